@@ -1,0 +1,47 @@
+//! `POST /auth/refresh`.
+
+use authfort_core::AuthError;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::client::Client;
+use crate::cookies::{append_clear_cookies, read_cookie};
+use crate::error::ApiError;
+use crate::json::{Fields, JsonBody};
+use crate::routes::token_response;
+use crate::state::AuthState;
+
+pub(crate) async fn refresh(
+    State(state): State<AuthState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let mut f = Fields::of(body, false)?;
+    let from_body = f.optional("refresh_token").filter(|t| !t.is_empty());
+    f.finish()?;
+    let cookie = &state.auth.config().cookie;
+    // Body token first; the cookie pair (refresh + access for the cross-check) only in cookie mode.
+    let (token, access) = match from_body {
+        Some(t) => (Some(t), None),
+        None if cookie.enabled => (
+            read_cookie(&headers, &cookie.refresh_cookie_name),
+            read_cookie(&headers, &cookie.access_cookie_name),
+        ),
+        None => (None, None),
+    };
+    let Some(token) = token else {
+        return Err(AuthError::refresh("refresh_token_missing").into());
+    };
+    match state.auth.refresh(&token, access.as_deref(), &client).await {
+        Ok(response) => Ok(token_response(&state, StatusCode::OK, &response)),
+        Err(e) => {
+            let mut response = ApiError::from(e).into_response();
+            if cookie.enabled {
+                append_clear_cookies(response.headers_mut(), cookie, state.auth.clock().now());
+            }
+            Ok(response)
+        }
+    }
+}

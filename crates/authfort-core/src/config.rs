@@ -1,0 +1,311 @@
+//! Configuration of an [`crate::AuthFort`] instance.
+//!
+//! Every option has the reference's default. The struct deserialises from TOML / env
+//! (the server layers `authfort.toml` and `AUTHFORT_*` variables over these defaults), and
+//! [`AuthConfig::validate`] names the offending key for any invalid value.
+
+use serde::{Deserialize, Serialize};
+
+/// All options of the auth engine. Build one with `AuthConfig::default()` and struct update syntax.
+///
+/// ```
+/// let config = authfort_core::AuthConfig {
+///     access_token_ttl_seconds: 600,
+///     ..Default::default()
+/// };
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// `iss` of every token we sign, and the issuer we require when verifying.
+    pub jwt_issuer: String,
+    /// Access-token lifetime; also `expires_in` and the access cookie's `Max-Age`.
+    pub access_token_ttl_seconds: u64,
+    /// Refresh-token lifetime; each rotation gets a fresh full lifetime (sliding).
+    pub refresh_token_ttl_seconds: u64,
+    /// How long a retired signing key stays in the JWKS after a rotation.
+    pub key_rotation_ttl_seconds: u64,
+    /// RSA modulus size for new signing keys (at least 2048).
+    pub rsa_key_size: usize,
+    /// Whether `POST /auth/signup` is open. The programmatic `create_user` always works.
+    pub allow_signup: bool,
+    /// Whether a magic link for an unknown address creates the account at verify time.
+    pub allow_passwordless_signup: bool,
+    /// Minimum password length, in characters.
+    pub min_password_length: usize,
+    /// Maximum password length, in characters (bounds hashing cost).
+    pub max_password_length: usize,
+    /// Magic-link lifetime.
+    pub magic_link_ttl_seconds: u64,
+    /// Largest accepted request body, in bytes (larger bodies get 413).
+    pub max_body_bytes: usize,
+    /// Proxies (IPs or CIDRs) whose `X-Forwarded-For` is trusted for the client IP.
+    pub trusted_proxies: Vec<String>,
+    /// Password hashing.
+    pub password_hashing: PasswordHashingConfig,
+    /// Cookie mode.
+    pub cookie: CookieConfig,
+    /// CORS for browser apps on other origins.
+    pub cors: CorsConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_issuer: "authfort".into(),
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: 2_592_000,
+            key_rotation_ttl_seconds: 172_800,
+            rsa_key_size: 2048,
+            allow_signup: true,
+            allow_passwordless_signup: false,
+            min_password_length: 8,
+            max_password_length: 1024,
+            magic_link_ttl_seconds: 600,
+            max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            password_hashing: PasswordHashingConfig::default(),
+            cookie: CookieConfig::default(),
+            cors: CorsConfig::default(),
+        }
+    }
+}
+
+/// Argon2id parameters and the size of the hashing pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordHashingConfig {
+    /// Memory cost in KiB (reference: 65536).
+    pub memory_kib: u32,
+    /// Time cost (reference: 3).
+    pub iterations: u32,
+    /// Lanes (reference: 4).
+    pub parallelism: u32,
+    /// How many hashes may run at once; the rest wait, so a login burst cannot starve the server.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashingConfig {
+    fn default() -> Self {
+        PasswordHashingConfig {
+            memory_kib: 65_536,
+            iterations: 3,
+            parallelism: 4,
+            max_concurrent: 2,
+        }
+    }
+}
+
+/// Cookie mode (`enabled = false` means bearer-only: cookies are never set or read).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CookieConfig {
+    /// Turns cookie mode on.
+    pub enabled: bool,
+    /// `Secure` attribute.
+    pub secure: bool,
+    /// `HttpOnly` attribute.
+    pub httponly: bool,
+    /// `lax`, `strict` or `none`.
+    pub samesite: String,
+    /// `Path` of both cookies.
+    pub path: String,
+    /// `Domain` attribute; omitted when unset.
+    pub domain: Option<String>,
+    /// Name of the access-token cookie.
+    pub access_cookie_name: String,
+    /// Name of the refresh-token cookie.
+    pub refresh_cookie_name: String,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            enabled: false,
+            secure: true,
+            httponly: true,
+            samesite: "lax".into(),
+            path: "/".into(),
+            domain: None,
+            access_cookie_name: "access_token".into(),
+            refresh_cookie_name: "refresh_token".into(),
+        }
+    }
+}
+
+/// Cross-origin access for browser apps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorsConfig {
+    /// Exact origins (`https://app.example.com`) allowed to call with credentials. Empty: no CORS headers.
+    pub allowed_origins: Vec<String>,
+}
+
+/// An invalid configuration value, naming its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration value for `{key}`: {message}")]
+pub struct ConfigError {
+    /// The dotted key, e.g. `cookie.samesite`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl AuthConfig {
+    /// Checks every value; the error names the first bad key.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key and the problem.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.jwt_issuer.trim().is_empty() {
+            return Err(bad("jwt_issuer", "must not be empty"));
+        }
+        for (key, v) in [
+            ("access_token_ttl_seconds", self.access_token_ttl_seconds),
+            ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds),
+            ("key_rotation_ttl_seconds", self.key_rotation_ttl_seconds),
+            ("magic_link_ttl_seconds", self.magic_link_ttl_seconds),
+        ] {
+            if v == 0 || v > 10 * 365 * 86_400 {
+                return Err(bad(key, "must be between 1 second and 10 years"));
+            }
+        }
+        if self.access_token_ttl_seconds >= self.key_rotation_ttl_seconds {
+            return Err(bad(
+                "access_token_ttl_seconds",
+                "must be shorter than key_rotation_ttl_seconds, or tokens outlive their key",
+            ));
+        }
+        if !(2048..=8192).contains(&self.rsa_key_size) {
+            return Err(bad("rsa_key_size", "must be between 2048 and 8192"));
+        }
+        if self.min_password_length == 0 {
+            return Err(bad("min_password_length", "must be at least 1"));
+        }
+        if self.max_password_length < self.min_password_length.max(64) {
+            return Err(bad(
+                "max_password_length",
+                "must be at least 64 and at least min_password_length",
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(bad("max_body_bytes", "must be at least 1024"));
+        }
+        self.trusted_proxy_networks()?;
+        let h = &self.password_hashing;
+        if argon2::Params::new(h.memory_kib, h.iterations, h.parallelism, None).is_err() {
+            return Err(bad("password_hashing", "not valid argon2 parameters"));
+        }
+        if h.max_concurrent == 0 {
+            return Err(bad("password_hashing.max_concurrent", "must be at least 1"));
+        }
+        let c = &self.cookie;
+        match c.samesite.as_str() {
+            "lax" | "strict" => {}
+            "none" if !c.secure => {
+                return Err(bad("cookie.samesite", "`none` requires cookie.secure = true"));
+            }
+            "none" => {}
+            _ => return Err(bad("cookie.samesite", "must be one of lax, strict, none")),
+        }
+        if !c.path.starts_with('/') {
+            return Err(bad("cookie.path", "must start with /"));
+        }
+        for (key, name) in [
+            ("cookie.access_cookie_name", &c.access_cookie_name),
+            ("cookie.refresh_cookie_name", &c.refresh_cookie_name),
+        ] {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(bad(key, "must be a non-empty token of letters, digits, _ or -"));
+            }
+        }
+        if c.access_cookie_name == c.refresh_cookie_name {
+            return Err(bad(
+                "cookie.refresh_cookie_name",
+                "must differ from cookie.access_cookie_name",
+            ));
+        }
+        for origin in &self.cors.allowed_origins {
+            check_origin(origin).map_err(|m| bad("cors.allowed_origins", format!("{origin:?}: {m}")))?;
+        }
+        Ok(())
+    }
+
+    /// The parsed `trusted_proxies`.
+    ///
+    /// # Errors
+    /// Names `trusted_proxies` when an entry is neither an IP nor a CIDR.
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map(|n| n.trunc())
+                    .map_err(|_| bad("trusted_proxies", format!("{s:?} is not an IP address or CIDR")))
+            })
+            .collect()
+    }
+}
+
+/// An origin is `scheme://host[:port]` with nothing after it; wildcards are refused.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin.contains('*') {
+        return Err("wildcards are not allowed (credentials are sent)");
+    }
+    let url = url::Url::parse(origin).map_err(|_| "not a URL")?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http(s) origin");
+    }
+    if url.origin().ascii_serialization() != origin {
+        return Err("must be exactly scheme://host[:port] with no path or trailing slash");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        AuthConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut c = AuthConfig::default();
+        c.cookie.samesite = "sideways".into();
+        assert_eq!(c.validate().unwrap_err().key, "cookie.samesite");
+        let mut c = AuthConfig::default();
+        c.cookie.samesite = "none".into();
+        c.cookie.secure = false;
+        assert_eq!(c.validate().unwrap_err().key, "cookie.samesite");
+        let mut c = AuthConfig::default();
+        c.rsa_key_size = 1024;
+        assert_eq!(c.validate().unwrap_err().key, "rsa_key_size");
+        let mut c = AuthConfig::default();
+        c.trusted_proxies = vec!["10.0.0.0/8".into(), "nope".into()];
+        assert_eq!(c.validate().unwrap_err().key, "trusted_proxies");
+        let mut c = AuthConfig::default();
+        c.cors.allowed_origins = vec!["https://app.example.com/".into()];
+        assert_eq!(c.validate().unwrap_err().key, "cors.allowed_origins");
+        c.cors.allowed_origins = vec!["*".into()];
+        assert_eq!(c.validate().unwrap_err().key, "cors.allowed_origins");
+        c.cors.allowed_origins = vec!["https://app.example.com".into()];
+        c.validate().unwrap();
+    }
+}

@@ -1,0 +1,383 @@
+//! Events and hooks.
+//!
+//! Operations collect [`Event`]s while they work and hand them to the [`EventBus`] only
+//! after their writes are committed. The bus delivers them on its own task, off the request
+//! path, one at a time in emission order, each to its hooks in registration order. A hook
+//! that returns an error or panics is logged and skipped; it never fails the operation.
+//!
+//! ```
+//! # async fn demo(auth: authfort_core::AuthFort) {
+//! use authfort_core::events::{Event, EventKind};
+//!
+//! auth.on(EventKind::Login, |event: Event| async move {
+//!     if let Event::Login(login) = event {
+//!         println!("{} signed in via {}", login.email, login.provider);
+//!     }
+//! });
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// A secret (a raw token) carried by an event so the application can deliver it.
+/// Its `Debug` prints `***`, and it is never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretToken(String);
+
+impl SecretToken {
+    /// Wraps a raw secret.
+    pub fn new(raw: impl Into<String>) -> SecretToken {
+        SecretToken(raw.into())
+    }
+    /// The raw secret. Handle with care: never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `user_created`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserCreated {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// New user.
+    pub user_id: Uuid,
+    /// Canonical email.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// `email`, `magic_link`, or an OAuth provider name.
+    pub provider: String,
+}
+
+/// `login`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Login {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// Who signed in.
+    pub user_id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// `email`, `magic_link`, `email_otp`, or an OAuth provider name.
+    pub provider: String,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+/// `login_failed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginFailed {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The submitted email (as given, trimmed), if any.
+    pub email: Option<String>,
+    /// The error code that refused the login.
+    pub reason: String,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+/// `logout`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Logout {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// Owner of the revoked token.
+    pub user_id: Option<Uuid>,
+}
+
+/// `token_refreshed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRefreshed {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// Whose token.
+    pub user_id: Uuid,
+    /// Client IP.
+    pub ip_address: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+}
+
+/// `refresh_token_mismatch`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefreshTokenMismatch {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// Owner of the refresh token.
+    pub refresh_user_id: Uuid,
+    /// `sub` of the access token presented with it.
+    pub access_sub: String,
+    /// Session of the refresh token.
+    pub session_id: Uuid,
+}
+
+/// `key_rotated`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRotated {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// Retired kid (`""` if there was none).
+    pub old_kid: String,
+    /// New current kid.
+    pub new_kid: String,
+}
+
+/// `user_banned` / `user_unbanned`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRef {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+}
+
+/// `role_added` / `role_removed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleChanged {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// The role.
+    pub role: String,
+}
+
+/// `session_revoked`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRevoked {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The session's owner.
+    pub user_id: Uuid,
+    /// The session, or `None` for revoke-all.
+    pub session_id: Option<Uuid>,
+    /// Whether every session of the user was revoked.
+    pub revoke_all: bool,
+}
+
+/// Every event AuthFort emits.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A user was created.
+    UserCreated(UserCreated),
+    /// A user signed in (every method, including magic links).
+    Login(Login),
+    /// A password login was refused.
+    LoginFailed(LoginFailed),
+    /// A refresh token was revoked by logout.
+    Logout(Logout),
+    /// A refresh token was rotated.
+    TokenRefreshed(TokenRefreshed),
+    /// A cookie-mode refresh presented an access token of another user or session.
+    RefreshTokenMismatch(RefreshTokenMismatch),
+    /// The signing key was rotated.
+    KeyRotated(KeyRotated),
+    /// A user was banned.
+    UserBanned(UserRef),
+    /// A user was unbanned.
+    UserUnbanned(UserRef),
+    /// A role was added.
+    RoleAdded(RoleChanged),
+    /// A role was removed.
+    RoleRemoved(RoleChanged),
+    /// Sessions were revoked.
+    SessionRevoked(SessionRevoked),
+}
+
+/// The name of an event, used to register hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `user_created`
+    UserCreated,
+    /// `login`
+    Login,
+    /// `login_failed`
+    LoginFailed,
+    /// `logout`
+    Logout,
+    /// `token_refreshed`
+    TokenRefreshed,
+    /// `refresh_token_mismatch`
+    RefreshTokenMismatch,
+    /// `key_rotated`
+    KeyRotated,
+    /// `user_banned`
+    UserBanned,
+    /// `user_unbanned`
+    UserUnbanned,
+    /// `role_added`
+    RoleAdded,
+    /// `role_removed`
+    RoleRemoved,
+    /// `session_revoked`
+    SessionRevoked,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: &'static [EventKind] = &[
+        EventKind::UserCreated,
+        EventKind::Login,
+        EventKind::LoginFailed,
+        EventKind::Logout,
+        EventKind::TokenRefreshed,
+        EventKind::RefreshTokenMismatch,
+        EventKind::KeyRotated,
+        EventKind::UserBanned,
+        EventKind::UserUnbanned,
+        EventKind::RoleAdded,
+        EventKind::RoleRemoved,
+        EventKind::SessionRevoked,
+    ];
+
+    /// The reference's snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::UserCreated => "user_created",
+            EventKind::Login => "login",
+            EventKind::LoginFailed => "login_failed",
+            EventKind::Logout => "logout",
+            EventKind::TokenRefreshed => "token_refreshed",
+            EventKind::RefreshTokenMismatch => "refresh_token_mismatch",
+            EventKind::KeyRotated => "key_rotated",
+            EventKind::UserBanned => "user_banned",
+            EventKind::UserUnbanned => "user_unbanned",
+            EventKind::RoleAdded => "role_added",
+            EventKind::RoleRemoved => "role_removed",
+            EventKind::SessionRevoked => "session_revoked",
+        }
+    }
+
+    /// Looks a kind up by its snake_case name.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+impl Event {
+    /// This event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::UserCreated(_) => EventKind::UserCreated,
+            Event::Login(_) => EventKind::Login,
+            Event::LoginFailed(_) => EventKind::LoginFailed,
+            Event::Logout(_) => EventKind::Logout,
+            Event::TokenRefreshed(_) => EventKind::TokenRefreshed,
+            Event::RefreshTokenMismatch(_) => EventKind::RefreshTokenMismatch,
+            Event::KeyRotated(_) => EventKind::KeyRotated,
+            Event::UserBanned(_) => EventKind::UserBanned,
+            Event::UserUnbanned(_) => EventKind::UserUnbanned,
+            Event::RoleAdded(_) => EventKind::RoleAdded,
+            Event::RoleRemoved(_) => EventKind::RoleRemoved,
+            Event::SessionRevoked(_) => EventKind::SessionRevoked,
+        }
+    }
+}
+
+type HookFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+type Hook = Arc<dyn Fn(Event) -> HookFuture + Send + Sync>;
+
+enum Message {
+    Deliver(Vec<Event>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Delivers events to hooks on a background task.
+#[derive(Clone)]
+pub struct EventBus {
+    hooks: Arc<RwLock<Vec<(EventKind, Hook)>>>,
+    tx: mpsc::UnboundedSender<Message>,
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus").finish_non_exhaustive()
+    }
+}
+
+impl EventBus {
+    /// Starts the delivery task on the current Tokio runtime.
+    pub fn start() -> EventBus {
+        let hooks: Arc<RwLock<Vec<(EventKind, Hook)>>> = Arc::default();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+        let registry = hooks.clone();
+        tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                match message {
+                    Message::Deliver(events) => {
+                        for event in events {
+                            deliver(&registry, event).await;
+                        }
+                    }
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        EventBus { hooks, tx }
+    }
+
+    /// Registers a hook for one kind of event.
+    pub fn on<F, Fut>(&self, kind: EventKind, hook: F)
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let hook: Hook = Arc::new(move |e| Box::pin(hook(e)));
+        self.hooks.write().unwrap_or_else(|p| p.into_inner()).push((kind, hook));
+    }
+
+    /// Queues committed events for delivery. Never blocks, never fails the caller.
+    pub fn emit(&self, events: Vec<Event>) {
+        if !events.is_empty() && self.tx.send(Message::Deliver(events)).is_err() {
+            tracing::warn!("event bus stopped; events dropped");
+        }
+    }
+
+    /// Waits until every event queued before this call has been delivered.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn deliver(registry: &RwLock<Vec<(EventKind, Hook)>>, event: Event) {
+    let kind = event.kind();
+    let hooks: Vec<Hook> = registry
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, h)| h.clone())
+        .collect();
+    for (index, hook) in hooks.into_iter().enumerate() {
+        // Each hook runs as its own task so a panic is contained and reported as an error.
+        if let Err(e) = tokio::spawn(hook(event.clone())).await {
+            tracing::error!(event = kind.as_str(), hook = index, error = %e, "hook failed");
+        }
+    }
+}

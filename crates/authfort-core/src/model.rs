@@ -1,0 +1,269 @@
+//! Records kept in storage and the JSON shapes returned to callers.
+
+use authfort_verifier::Amr;
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A user row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// Primary key.
+    pub id: Uuid,
+    /// Canonical (validated, normalised, lower-cased) email; unique.
+    pub email: String,
+    /// Whether the address has been proven.
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Avatar URL (http/https).
+    pub avatar_url: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Argon2id PHC string; `None` for passwordless and OAuth-only accounts.
+    pub password_hash: Option<String>,
+    /// Embedded in access tokens as `ver`; bumping it kills outstanding access tokens.
+    pub token_version: i64,
+    /// Banned users cannot obtain or use credentials.
+    pub banned: bool,
+    /// Soft-deleted (anonymised) users are indistinguishable from missing ones.
+    pub is_deleted: bool,
+    /// When the user was soft-deleted.
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last update time.
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("has_password", &self.password_hash.is_some())
+            .field("token_version", &self.token_version)
+            .field("banned", &self.banned)
+            .field("is_deleted", &self.is_deleted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// True when the user may authenticate at all (exists in the live sense and is not banned).
+    pub fn is_active(&self) -> bool {
+        !self.is_deleted && !self.banned
+    }
+}
+
+/// A new user to insert, with the login method that created it.
+#[derive(Clone)]
+pub struct NewUser {
+    /// The user row.
+    pub user: User,
+    /// `(provider, provider_account_id)` of the first linked login method, if any
+    /// (`("email", <email>)` for password signups).
+    pub account: Option<(String, String)>,
+}
+
+/// A login session: the chain of refresh tokens sharing one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The stable session id (JWT `sid`).
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// When the user signed in. Never changes on refresh.
+    pub created_at: OffsetDateTime,
+    /// Client IP at sign-in.
+    pub ip_address: Option<String>,
+    /// User agent at sign-in.
+    pub user_agent: Option<String>,
+    /// How the user authenticated; carried into every access token of the session.
+    pub amr: Vec<Amr>,
+    /// Expiry of the newest refresh token of the chain (revoked rows are kept until then).
+    pub expires_at: OffsetDateTime,
+    /// When the whole session was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A refresh-token row. Only the SHA-256 of the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Row id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Session (chain) this token belongs to.
+    pub session_id: Uuid,
+    /// Lower-case hex SHA-256 of the raw token.
+    pub token_hash: String,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Issue time.
+    pub created_at: OffsetDateTime,
+    /// Revoked by rotation, logout, family revocation or a ban.
+    pub revoked: bool,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The token that replaced it on rotation.
+    pub replaced_by: Option<Uuid>,
+}
+
+/// A signing key. The private key never leaves the process except to storage.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Row id.
+    pub id: Uuid,
+    /// Key id, `key-YYYY-MM-<8 hex>`.
+    pub kid: String,
+    /// PKCS#8 PEM of the private key.
+    pub private_key_pem: String,
+    /// SPKI PEM of the public key.
+    pub public_key_pem: String,
+    /// Always `RS256`.
+    pub algorithm: String,
+    /// Whether this key signs new tokens.
+    pub is_current: bool,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Retirement expiry: after it the key leaves the JWKS and can be deleted.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("is_current", &self.is_current)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("private_key_pem", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serialises a time as AuthFort does: ISO-8601 UTC with `Z`, microseconds only when non-zero.
+pub fn format_time(t: &OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let micros = t.microsecond();
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if micros == 0 {
+        format!("{base}Z")
+    } else {
+        format!("{base}.{micros:06}Z")
+    }
+}
+
+fn ser_time<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(t))
+}
+
+fn ser_opt_time<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The `UserResponse` JSON object, key order as the reference emits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserResponse {
+    /// User id.
+    pub id: Uuid,
+    /// Canonical email.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Whether the email is proven.
+    pub email_verified: bool,
+    /// Avatar URL.
+    pub avatar_url: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Banned flag.
+    pub banned: bool,
+    /// Always false on the wire (deleted users cannot authenticate).
+    pub is_deleted: bool,
+    /// Deletion time.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Roles, fresh from storage.
+    pub roles: Vec<String>,
+    /// Creation time.
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: OffsetDateTime,
+    /// The current session id (JWT `sid`), when there is one.
+    pub session_id: Option<Uuid>,
+    /// Whether TOTP MFA is enabled.
+    pub mfa_enabled: bool,
+}
+
+impl UserResponse {
+    /// Builds the response for a user with the given roles and session.
+    pub fn new(user: &User, roles: Vec<String>, session_id: Option<Uuid>, mfa_enabled: bool) -> UserResponse {
+        UserResponse {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            email_verified: user.email_verified,
+            avatar_url: user.avatar_url.clone(),
+            phone: user.phone.clone(),
+            banned: user.banned,
+            is_deleted: user.is_deleted,
+            deleted_at: user.deleted_at,
+            roles,
+            created_at: user.created_at,
+            session_id,
+            mfa_enabled,
+        }
+    }
+}
+
+/// The `tokens` object.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct AuthTokens {
+    /// RS256 JWT.
+    pub access_token: String,
+    /// 86-character opaque token.
+    pub refresh_token: String,
+    /// Access-token lifetime in seconds (the configured TTL).
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for AuthTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthTokens")
+            .field("access_token", &"***")
+            .field("refresh_token", &"***")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// `{"user": …, "tokens": …}`: the answer of every sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthResponse {
+    /// The user.
+    pub user: UserResponse,
+    /// The new token pair.
+    pub tokens: AuthTokens,
+}
+
+/// Request metadata recorded on sessions and in events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client IP as resolved by the HTTP layer.
+    pub ip_address: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,169 @@
+//! User administration and key management available to library users (the HTTP admin
+//! surface builds on these).
+
+use authfort_verifier::JwkSet;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::error::{AuthError, AuthResult};
+use crate::events::{Event, KeyRotated, RoleChanged, SessionRevoked, UserRef};
+use crate::model::UserResponse;
+use crate::AuthFort;
+
+impl AuthFort {
+    /// A user by id (soft-deleted users are not found).
+    ///
+    /// # Errors
+    /// 404 `user_not_found`.
+    pub async fn get_user(&self, user_id: Uuid) -> AuthResult<UserResponse> {
+        let user = self
+            .inner
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(|u| !u.is_deleted)
+            .ok_or_else(AuthError::user_not_found)?;
+        let roles = self.inner.store.roles(user.id).await?;
+        Ok(UserResponse::new(&user, roles, None, false))
+    }
+
+    /// Bans a user: flag set, token version bumped and every session revoked in one
+    /// transaction. Emits `user_banned`.
+    ///
+    /// # Errors
+    /// 404 `user_not_found`.
+    pub async fn ban_user(&self, user_id: Uuid) -> AuthResult<()> {
+        let now = self.inner.clock.now();
+        if !self.inner.store.set_banned(user_id, true, now).await? {
+            return Err(AuthError::user_not_found());
+        }
+        self.emit(vec![Event::UserBanned(UserRef {
+            timestamp: now,
+            user_id,
+        })]);
+        Ok(())
+    }
+
+    /// Lifts a ban (old tokens stay dead). Emits `user_unbanned`.
+    ///
+    /// # Errors
+    /// 404 `user_not_found`.
+    pub async fn unban_user(&self, user_id: Uuid) -> AuthResult<()> {
+        let now = self.inner.clock.now();
+        if !self.inner.store.set_banned(user_id, false, now).await? {
+            return Err(AuthError::user_not_found());
+        }
+        self.emit(vec![Event::UserUnbanned(UserRef {
+            timestamp: now,
+            user_id,
+        })]);
+        Ok(())
+    }
+
+    /// Adds a role (idempotent). With `immediate`, outstanding access tokens stop working.
+    ///
+    /// # Errors
+    /// 404 `user_not_found`.
+    pub async fn add_role(&self, user_id: Uuid, role: &str, immediate: bool) -> AuthResult<()> {
+        let now = self.inner.clock.now();
+        if !self.inner.store.add_role(user_id, role, immediate, now).await? {
+            return Err(AuthError::user_not_found());
+        }
+        self.emit(vec![Event::RoleAdded(RoleChanged {
+            timestamp: now,
+            user_id,
+            role: role.to_owned(),
+        })]);
+        Ok(())
+    }
+
+    /// Removes a role (idempotent). With `immediate`, outstanding access tokens stop working.
+    ///
+    /// # Errors
+    /// 404 `user_not_found`.
+    pub async fn remove_role(&self, user_id: Uuid, role: &str, immediate: bool) -> AuthResult<()> {
+        let now = self.inner.clock.now();
+        if !self.inner.store.remove_role(user_id, role, immediate, now).await? {
+            return Err(AuthError::user_not_found());
+        }
+        self.emit(vec![Event::RoleRemoved(RoleChanged {
+            timestamp: now,
+            user_id,
+            role: role.to_owned(),
+        })]);
+        Ok(())
+    }
+
+    /// The user's roles.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn get_roles(&self, user_id: Uuid) -> AuthResult<Vec<String>> {
+        Ok(self.inner.store.roles(user_id).await?)
+    }
+
+    /// Revokes every session of a user (does not bump the token version). Emits `session_revoked`.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn revoke_all_sessions(&self, user_id: Uuid) -> AuthResult<u64> {
+        let now = self.inner.clock.now();
+        let n = self.inner.store.revoke_user_sessions(user_id, now).await?;
+        self.emit(vec![Event::SessionRevoked(SessionRevoked {
+            timestamp: now,
+            user_id,
+            session_id: None,
+            revoke_all: true,
+        })]);
+        Ok(n)
+    }
+
+    /// Makes a new signing key current; the old one stays in the JWKS for
+    /// `key_rotation_ttl_seconds`. Returns the new kid. Emits `key_rotated`.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn rotate_key(&self) -> AuthResult<String> {
+        let ttl = Duration::seconds(self.inner.config.key_rotation_ttl_seconds as i64);
+        let (old_kid, new_kid) = self.inner.keys.rotate(ttl).await?;
+        self.emit(vec![Event::KeyRotated(KeyRotated {
+            timestamp: self.inner.clock.now(),
+            old_kid,
+            new_kid: new_kid.clone(),
+        })]);
+        Ok(new_kid)
+    }
+
+    /// The kid signing new tokens.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn current_kid(&self) -> AuthResult<String> {
+        self.inner.keys.current_kid().await
+    }
+
+    /// The public keyset for `/.well-known/jwks.json` (never empty).
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn get_jwks(&self) -> AuthResult<JwkSet> {
+        self.inner.keys.jwks().await
+    }
+
+    /// Deletes retired keys past their expiry. Returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn cleanup_expired_keys(&self) -> AuthResult<u64> {
+        self.inner.keys.cleanup().await
+    }
+
+    /// Deletes sessions whose newest refresh token has expired (revoked tokens are kept
+    /// until then, so reuse is still detected). Returns how many sessions.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn cleanup_expired_sessions(&self) -> AuthResult<u64> {
+        Ok(self.inner.store.delete_expired_sessions(self.inner.clock.now()).await?)
+    }
+}

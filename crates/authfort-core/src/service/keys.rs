@@ -1,0 +1,227 @@
+//! The key ring: the current signing key (parsed once), a verifier over every stored key,
+//! and the JWKS. Shared by every request; reloaded from storage when another process may
+//! have rotated (a kid we do not know, or a cache older than the reload interval).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use authfort_verifier::{AccessClaims, JwkSet, Verifier, VerifyError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::DecodingKey;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use rsa::pkcs8::DecodePrivateKey;
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::crypto::keys::{jwk_of, signing_key_record, KeyGenerator};
+use crate::error::{AuthError, AuthResult};
+use crate::model::SigningKey;
+use crate::store::Store;
+
+/// How long a loaded keyset is trusted before it is re-read (catches rotations made by
+/// other processes on the same database).
+const RELOAD_AFTER: Duration = Duration::seconds(30);
+/// Minimum spacing of reloads triggered by unknown kids (bounds the cost of junk tokens).
+const UNKNOWN_KID_RELOAD_AFTER: Duration = Duration::seconds(1);
+
+struct CurrentKey {
+    kid: String,
+    pair: Arc<RsaKeyPair>,
+}
+
+struct KeyState {
+    current: CurrentKey,
+    verifier: Verifier,
+    records: Vec<SigningKey>,
+    loaded_at: OffsetDateTime,
+}
+
+pub(crate) struct KeyRing {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    generator: Arc<dyn KeyGenerator>,
+    issuer: String,
+    bits: usize,
+    state: RwLock<Arc<KeyState>>,
+    reload: tokio::sync::Mutex<()>,
+    rng: SystemRandom,
+}
+
+impl KeyRing {
+    /// Loads the keyset, creating the first key if the database has none.
+    pub(crate) async fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        generator: Arc<dyn KeyGenerator>,
+        issuer: String,
+        bits: usize,
+    ) -> AuthResult<KeyRing> {
+        if !store.signing_keys().await?.iter().any(|k| k.is_current) {
+            let record = generate(&generator, bits, clock.now()).await?;
+            // Another process may win this race; then we use its key.
+            store.insert_first_signing_key(&record).await?;
+        }
+        let state = load(store.as_ref(), &issuer, clock.now(), None).await?;
+        Ok(KeyRing {
+            store,
+            clock,
+            generator,
+            issuer,
+            bits,
+            state: RwLock::new(Arc::new(state)),
+            reload: tokio::sync::Mutex::new(()),
+            rng: SystemRandom::new(),
+        })
+    }
+
+    fn snapshot(&self) -> Arc<KeyState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    async fn reload_if_older_than(&self, age: Duration) -> AuthResult<Arc<KeyState>> {
+        let _guard = self.reload.lock().await;
+        let now = self.clock.now();
+        let current = self.snapshot();
+        if now - current.loaded_at < age {
+            return Ok(current);
+        }
+        let fresh = Arc::new(load(self.store.as_ref(), &self.issuer, now, Some(&current)).await?);
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    async fn fresh(&self) -> AuthResult<Arc<KeyState>> {
+        let state = self.snapshot();
+        if self.clock.now() - state.loaded_at < RELOAD_AFTER {
+            return Ok(state);
+        }
+        self.reload_if_older_than(RELOAD_AFTER).await
+    }
+
+    /// Signs claims with the current key: `{"alg":"RS256","kid":…,"typ":"JWT"}`.
+    pub(crate) async fn sign<T: serde::Serialize>(&self, claims: &T) -> AuthResult<String> {
+        let state = self.fresh().await?;
+        let header = serde_json::json!({"alg": "RS256", "kid": state.current.kid, "typ": "JWT"});
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(AuthError::internal)?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?)
+        );
+        let pair = &state.current.pair;
+        let mut signature = vec![0u8; pair.public().modulus_len()];
+        pair.sign(&RSA_PKCS1_SHA256, &self.rng, signing_input.as_bytes(), &mut signature)
+            .map_err(|_| AuthError::Internal("RSA signing failed".into()))?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
+    /// Verifies an access token against every stored key (re-reading the keyset once if
+    /// the kid is unknown to us but may be another process's new key).
+    pub(crate) async fn verify(&self, token: &str, allow_expired: bool) -> AuthResult<AccessClaims> {
+        let mut state = self.fresh().await?;
+        let kid = Verifier::kid_of(token)?;
+        if !state.verifier.has_kid(&kid) {
+            state = self.reload_if_older_than(UNKNOWN_KID_RELOAD_AFTER).await?;
+        }
+        let claims = if allow_expired {
+            state.verifier.verify_ignoring_expiry(token)
+        } else {
+            state.verifier.verify(token)
+        };
+        claims.map_err(|e: VerifyError| AuthError::from(e))
+    }
+
+    /// The published keyset: the current key and retired keys not yet expired, newest first.
+    pub(crate) async fn jwks(&self) -> AuthResult<JwkSet> {
+        let state = self.fresh().await?;
+        let now = self.clock.now();
+        let keys = state
+            .records
+            .iter()
+            .filter(|k| k.is_current || k.expires_at.is_some_and(|e| e > now))
+            .map(jwk_of)
+            .collect::<AuthResult<Vec<_>>>()?;
+        Ok(JwkSet { keys })
+    }
+
+    /// The kid that signs new tokens.
+    pub(crate) async fn current_kid(&self) -> AuthResult<String> {
+        Ok(self.fresh().await?.current.kid.clone())
+    }
+
+    /// Makes a new key current and retires the old one for `retire_for`. Returns (old, new) kids.
+    pub(crate) async fn rotate(&self, retire_for: Duration) -> AuthResult<(String, String)> {
+        let now = self.clock.now();
+        let record = generate(&self.generator, self.bits, now).await?;
+        let old = self.store.rotate_signing_key(&record, now + retire_for).await?;
+        self.reload_if_older_than(Duration::ZERO).await?;
+        Ok((old.unwrap_or_default(), record.kid))
+    }
+
+    /// Deletes retired keys past their expiry.
+    pub(crate) async fn cleanup(&self) -> AuthResult<u64> {
+        let n = self.store.delete_expired_signing_keys(self.clock.now()).await?;
+        if n > 0 {
+            self.reload_if_older_than(Duration::ZERO).await?;
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+}
+
+async fn generate(generator: &Arc<dyn KeyGenerator>, bits: usize, now: OffsetDateTime) -> AuthResult<SigningKey> {
+    let generator = generator.clone();
+    tokio::task::spawn_blocking(move || {
+        let private = generator.generate(bits)?;
+        signing_key_record(&private, now)
+    })
+    .await
+    .map_err(AuthError::internal)?
+}
+
+/// Reads every key; parses the current private key only if it changed since `previous`.
+async fn load(
+    store: &dyn Store,
+    issuer: &str,
+    now: OffsetDateTime,
+    previous: Option<&KeyState>,
+) -> AuthResult<KeyState> {
+    let records = store.signing_keys().await?;
+    let current = records
+        .iter()
+        .find(|k| k.is_current)
+        .ok_or_else(|| AuthError::Unavailable("no current signing key".into()))?;
+    let current = match previous.filter(|p| p.current.kid == current.kid) {
+        Some(p) => CurrentKey {
+            kid: p.current.kid.clone(),
+            pair: p.current.pair.clone(),
+        },
+        None => CurrentKey {
+            kid: current.kid.clone(),
+            pair: Arc::new(parse_private(&current.private_key_pem)?),
+        },
+    };
+    let mut keys = HashMap::new();
+    for record in &records {
+        let jwk = jwk_of(record)?;
+        let key = DecodingKey::from_rsa_components(&jwk.n, &jwk.e).map_err(AuthError::internal)?;
+        keys.insert(record.kid.clone(), key);
+    }
+    Ok(KeyState {
+        current,
+        verifier: Verifier::from_keys(keys, issuer),
+        records,
+        loaded_at: now,
+    })
+}
+
+fn parse_private(pem: &str) -> AuthResult<RsaKeyPair> {
+    let der = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+        .and_then(|k| rsa::pkcs8::EncodePrivateKey::to_pkcs8_der(&k))
+        .map_err(AuthError::internal)?;
+    RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| AuthError::Internal(format!("bad signing key: {e}")))
+}

@@ -1,0 +1,11 @@
+//! The operations, one file per flow. Each works in its own words (no HTTP), writes through
+//! the store, and emits its events only after its writes are committed.
+
+pub(crate) mod admin;
+pub(crate) mod current_user;
+pub(crate) mod keys;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod refresh;
+pub(crate) mod session;
+pub(crate) mod signup;

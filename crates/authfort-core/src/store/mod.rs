@@ -1,0 +1,171 @@
+//! Storage: one [`Store`] trait, one implementation per backend, chosen by URL scheme.
+//!
+//! Both implementations share their SQL (see `sql.rs`): the statements are written in the
+//! dialect SQLite and PostgreSQL agree on (`$n` parameters, `RETURNING`, `ON CONFLICT`), and
+//! each backend supplies only its connection set-up, its migrations and how it opens a
+//! write transaction (`BEGIN IMMEDIATE` on SQLite, so read-then-write transactions take the
+//! write lock up front instead of failing with `SQLITE_BUSY_SNAPSHOT`).
+//!
+//! One-time secrets are consumed with a single conditional `UPDATE … WHERE <still valid>`;
+//! the number of affected rows decides the one winner of any race.
+
+mod postgres;
+mod sql;
+mod sqlite;
+mod time_column;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+use crate::model::{NewUser, RefreshToken, Session, SigningKey, User};
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is overloaded.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// The URL names no supported backend.
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+            e @ (sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed) => StoreError::Unavailable(e.to_string()),
+            e => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A new refresh-token row.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    /// Row id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Session it belongs to.
+    pub session_id: Uuid,
+    /// SHA-256 hex of the raw token.
+    pub token_hash: String,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Issue time.
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything AuthFort keeps. Implemented once per backend; the conformance suite in
+/// `tests/store` runs the same checks on both.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations (idempotent).
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Round-trips a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users -------------------------------------------------------------------------
+    /// Inserts a user and its first account link. `Conflict` if the email is taken.
+    async fn insert_user(&self, new: &NewUser) -> StoreResult<()>;
+    /// A user by id (soft-deleted rows included; callers decide).
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// A user by canonical email.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// The user's roles, oldest first.
+    async fn roles(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
+    /// Providers linked to the user (`email`, `google`, …).
+    async fn providers(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
+    /// Adds a role (idempotent); bumps the token version when `bump`. False if no such user.
+    async fn add_role(&self, user_id: Uuid, role: &str, bump: bool, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Removes a role (idempotent); bumps the token version when `bump`. False if no such user.
+    async fn remove_role(&self, user_id: Uuid, role: &str, bump: bool, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Bans (flag, token version + 1, every session revoked, one transaction) or unbans
+    /// (flag only). False if no such user.
+    async fn set_banned(&self, user_id: Uuid, banned: bool, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Atomically increments the token version. False if no such user.
+    async fn bump_token_version(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
+
+    // --- sessions and refresh tokens ----------------------------------------------------
+    /// Creates a session and its first refresh token.
+    async fn create_session(&self, session: &Session, token: &NewRefreshToken) -> StoreResult<()>;
+    /// A session by id.
+    async fn session(&self, id: Uuid) -> StoreResult<Option<Session>>;
+    /// A refresh-token row by the hash of the token.
+    async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Rotation, as one conditional write: revokes `old_id` only if it is unrevoked, unexpired
+    /// and its user is neither banned nor deleted, then inserts `new` in the same session and
+    /// extends the session's expiry. False (nothing written) if the condition failed.
+    async fn rotate_refresh_token(&self, old_id: Uuid, new: &NewRefreshToken, now: OffsetDateTime)
+        -> StoreResult<bool>;
+    /// Revokes one token if it is not yet revoked. True if this call revoked it.
+    async fn revoke_refresh_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Revokes every token of a session and marks it revoked. Returns tokens newly revoked.
+    async fn revoke_session(&self, session_id: Uuid, now: OffsetDateTime) -> StoreResult<u64>;
+    /// Revokes every session of a user. Returns tokens newly revoked.
+    async fn revoke_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<u64>;
+    /// Deletes sessions (with their tokens, revoked ones included) whose chain has expired.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+
+    // --- signing keys -------------------------------------------------------------------
+    /// Every stored key: the current one first, then retired keys newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Inserts `key` as the current key unless one already exists. True if inserted.
+    async fn insert_first_signing_key(&self, key: &SigningKey) -> StoreResult<bool>;
+    /// Retires the current key (expiring at `retire_until`) and makes `new` current, in one
+    /// transaction. Returns the retired kid, if there was one.
+    async fn rotate_signing_key(&self, new: &SigningKey, retire_until: OffsetDateTime) -> StoreResult<Option<String>>;
+    /// Deletes retired keys whose expiry has passed. Never deletes the current key.
+    async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Opens the store named by `url`: `sqlite:…` (file created if missing) or `postgres://…`.
+///
+/// # Errors
+/// `UnsupportedUrl` for any other scheme; `Unavailable` if the database cannot be reached.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        Err(StoreError::UnsupportedUrl(format!("{scheme}:…")))
+    }
+}

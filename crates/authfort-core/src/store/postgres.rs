@@ -1,0 +1,57 @@
+//! PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres, Transaction};
+
+use super::sql::*;
+use super::time_column::Ts;
+use super::{Backend, StoreResult};
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool<Postgres>,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL.
+    ///
+    /// # Errors
+    /// If the server cannot be reached.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path` for an isolated schema).
+    ///
+    /// # Errors
+    /// If the server cannot be reached.
+    pub async fn connect_with(options: PgConnectOptions) -> StoreResult<PostgresStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .connect_with(options)
+            .await?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn run_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl_sql_store!(PostgresStore, Postgres, Backend::Postgres);

@@ -1,0 +1,593 @@
+//! The SQL both backends share, instantiated once per backend by [`impl_sql_store!`].
+
+use authfort_verifier::Amr;
+use uuid::Uuid;
+
+use super::time_column::Ts;
+use crate::model::{RefreshToken, Session, SigningKey, User};
+
+pub(crate) const USER_COLUMNS: &str = "id, email, email_verified, name, avatar_url, phone, password_hash, \
+     token_version, banned, is_deleted, deleted_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    email_verified: bool,
+    name: Option<String>,
+    avatar_url: Option<String>,
+    phone: Option<String>,
+    password_hash: Option<String>,
+    token_version: i64,
+    banned: bool,
+    is_deleted: bool,
+    deleted_at: Option<Ts>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            id: r.id,
+            email: r.email,
+            email_verified: r.email_verified,
+            name: r.name,
+            avatar_url: r.avatar_url,
+            phone: r.phone,
+            password_hash: r.password_hash,
+            token_version: r.token_version,
+            banned: r.banned,
+            is_deleted: r.is_deleted,
+            deleted_at: r.deleted_at.map(Into::into),
+            created_at: r.created_at.into(),
+            updated_at: r.updated_at.into(),
+        }
+    }
+}
+
+pub(crate) const SESSION_COLUMNS: &str = "id, user_id, created_at, ip_address, user_agent, amr, expires_at, revoked_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    created_at: Ts,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    amr: String,
+    expires_at: Ts,
+    revoked_at: Option<Ts>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Session {
+        Session {
+            id: r.id,
+            user_id: r.user_id,
+            created_at: r.created_at.into(),
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            amr: r.amr.split_whitespace().filter_map(Amr::parse).collect(),
+            expires_at: r.expires_at.into(),
+            revoked_at: r.revoked_at.map(Into::into),
+        }
+    }
+}
+
+pub(crate) fn amr_column(amr: &[Amr]) -> String {
+    amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) const REFRESH_COLUMNS: &str =
+    "id, user_id, session_id, token_hash, expires_at, created_at, revoked, revoked_at, replaced_by";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+    token_hash: String,
+    expires_at: Ts,
+    created_at: Ts,
+    revoked: bool,
+    revoked_at: Option<Ts>,
+    replaced_by: Option<Uuid>,
+}
+
+impl From<RefreshRow> for RefreshToken {
+    fn from(r: RefreshRow) -> RefreshToken {
+        RefreshToken {
+            id: r.id,
+            user_id: r.user_id,
+            session_id: r.session_id,
+            token_hash: r.token_hash,
+            expires_at: r.expires_at.into(),
+            created_at: r.created_at.into(),
+            revoked: r.revoked,
+            revoked_at: r.revoked_at.map(Into::into),
+            replaced_by: r.replaced_by,
+        }
+    }
+}
+
+pub(crate) const KEY_COLUMNS: &str = "id, kid, private_key, public_key, algorithm, is_current, created_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: Uuid,
+    kid: String,
+    private_key: String,
+    public_key: String,
+    algorithm: String,
+    is_current: bool,
+    created_at: Ts,
+    expires_at: Option<Ts>,
+}
+
+impl From<KeyRow> for SigningKey {
+    fn from(r: KeyRow) -> SigningKey {
+        SigningKey {
+            id: r.id,
+            kid: r.kid,
+            private_key_pem: r.private_key,
+            public_key_pem: r.public_key,
+            algorithm: r.algorithm,
+            is_current: r.is_current,
+            created_at: r.created_at.into(),
+            expires_at: r.expires_at.map(Into::into),
+        }
+    }
+}
+
+/// Implements [`super::Store`] for a backend type that has a `pool: sqlx::Pool<$db>` field,
+/// a `begin_write()` method and a `run_migrations()` method.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, $backend:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> $crate::store::Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> $crate::store::StoreResult<()> {
+                self.run_migrations().await
+            }
+
+            async fn ping(&self) -> $crate::store::StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn insert_user(&self, new: &$crate::model::NewUser) -> $crate::store::StoreResult<()> {
+                let u = &new.user;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO authfort_users (id, email, email_verified, name, avatar_url, phone, password_hash, \
+                     token_version, banned, is_deleted, deleted_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(u.id)
+                .bind(&u.email)
+                .bind(u.email_verified)
+                .bind(&u.name)
+                .bind(&u.avatar_url)
+                .bind(&u.phone)
+                .bind(&u.password_hash)
+                .bind(u.token_version)
+                .bind(u.banned)
+                .bind(u.is_deleted)
+                .bind(u.deleted_at.map(Ts))
+                .bind(Ts(u.created_at))
+                .bind(Ts(u.updated_at))
+                .execute(&mut *tx)
+                .await?;
+                if let Some((provider, account_id)) = &new.account {
+                    sqlx::query(
+                        "INSERT INTO authfort_accounts (id, user_id, provider, provider_account_id, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(uuid::Uuid::new_v4())
+                    .bind(u.id)
+                    .bind(provider)
+                    .bind(account_id)
+                    .bind(Ts(u.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user_by_id(&self, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM authfort_users WHERE id = $1");
+                let row: Option<UserRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn user_by_email(&self, email: &str) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM authfort_users WHERE email = $1");
+                let row: Option<UserRow> = sqlx::query_as(&sql).bind(email).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn roles(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT role FROM authfort_user_roles WHERE user_id = $1 ORDER BY created_at, role",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn providers(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT provider FROM authfort_accounts WHERE user_id = $1 ORDER BY created_at, provider",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn add_role(
+                &self,
+                user_id: uuid::Uuid,
+                role: &str,
+                bump: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                if !bump_or_touch(&mut tx, user_id, bump, now).await? {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO authfort_user_roles (id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(user_id)
+                .bind(role)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn remove_role(
+                &self,
+                user_id: uuid::Uuid,
+                role: &str,
+                bump: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                if !bump_or_touch(&mut tx, user_id, bump, now).await? {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM authfort_user_roles WHERE user_id = $1 AND role = $2")
+                    .bind(user_id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn set_banned(
+                &self,
+                user_id: uuid::Uuid,
+                banned: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let bump: i64 = if banned { 1 } else { 0 };
+                let updated = sqlx::query(
+                    "UPDATE authfort_users SET banned = $1, token_version = token_version + $2, updated_at = $3 \
+                     WHERE id = $4",
+                )
+                .bind(banned)
+                .bind(bump)
+                .bind(Ts(now))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Ok(false);
+                }
+                if banned {
+                    revoke_user_sessions_in(&mut tx, user_id, now).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn bump_token_version(
+                &self,
+                user_id: uuid::Uuid,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let ok = bump_or_touch(&mut tx, user_id, true, now).await?;
+                tx.commit().await?;
+                Ok(ok)
+            }
+
+            async fn create_session(
+                &self,
+                session: &$crate::model::Session,
+                token: &$crate::store::NewRefreshToken,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(session.id)
+                .bind(session.user_id)
+                .bind(Ts(session.created_at))
+                .bind(&session.ip_address)
+                .bind(&session.user_agent)
+                .bind(amr_column(&session.amr))
+                .bind(Ts(session.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                insert_refresh_in(&mut tx, token).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(&self, id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::model::Session>> {
+                let sql = format!("SELECT {SESSION_COLUMNS} FROM authfort_sessions WHERE id = $1");
+                let row: Option<SessionRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn refresh_token_by_hash(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::model::RefreshToken>> {
+                let sql = format!("SELECT {REFRESH_COLUMNS} FROM authfort_refresh_tokens WHERE token_hash = $1");
+                let row: Option<RefreshRow> = sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                old_id: uuid::Uuid,
+                new: &$crate::store::NewRefreshToken,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                // The single conditional write that picks the one winner of a race.
+                let claimed = sqlx::query(
+                    "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1, replaced_by = $2 \
+                     WHERE id = $3 AND revoked = FALSE AND expires_at > $1 \
+                     AND EXISTS (SELECT 1 FROM authfort_users u WHERE u.id = authfort_refresh_tokens.user_id \
+                                 AND u.banned = FALSE AND u.is_deleted = FALSE)",
+                )
+                .bind(Ts(now))
+                .bind(new.id)
+                .bind(old_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_refresh_in(&mut tx, new).await?;
+                sqlx::query("UPDATE authfort_sessions SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
+                    .bind(Ts(new.expires_at))
+                    .bind(new.session_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn revoke_refresh_token(
+                &self,
+                id: uuid::Uuid,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let n = sqlx::query(
+                    "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 WHERE id = $2 AND revoked = FALSE",
+                )
+                .bind(Ts(now))
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn revoke_session(
+                &self,
+                session_id: uuid::Uuid,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 \
+                     WHERE session_id = $2 AND revoked = FALSE",
+                )
+                .bind(Ts(now))
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query("UPDATE authfort_sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(Ts(now))
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn revoke_user_sessions(
+                &self,
+                user_id: uuid::Uuid,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = revoke_user_sessions_in(&mut tx, user_id, now).await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "DELETE FROM authfort_refresh_tokens WHERE session_id IN \
+                     (SELECT id FROM authfort_sessions WHERE expires_at <= $1)",
+                )
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                let n = sqlx::query("DELETE FROM authfort_sessions WHERE expires_at <= $1")
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn signing_keys(&self) -> $crate::store::StoreResult<Vec<$crate::model::SigningKey>> {
+                let sql = format!("SELECT {KEY_COLUMNS} FROM authfort_signing_keys ORDER BY is_current DESC, created_at DESC, kid DESC");
+                let rows: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn insert_first_signing_key(
+                &self,
+                key: &$crate::model::SigningKey,
+            ) -> $crate::store::StoreResult<bool> {
+                // The partial unique index on is_current makes a second current key a conflict,
+                // so processes starting together on one database agree on one key.
+                let n = sqlx::query(
+                    "INSERT INTO authfort_signing_keys (id, kid, private_key, public_key, algorithm, is_current, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL) ON CONFLICT DO NOTHING",
+                )
+                .bind(key.id)
+                .bind(&key.kid)
+                .bind(&key.private_key_pem)
+                .bind(&key.public_key_pem)
+                .bind(&key.algorithm)
+                .bind(Ts(key.created_at))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn rotate_signing_key(
+                &self,
+                new: &$crate::model::SigningKey,
+                retire_until: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                let mut tx = self.begin_write().await?;
+                let old: Option<String> = sqlx::query_scalar(
+                    "UPDATE authfort_signing_keys SET is_current = FALSE, expires_at = $1 WHERE is_current = TRUE \
+                     RETURNING kid",
+                )
+                .bind(Ts(retire_until))
+                .fetch_optional(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO authfort_signing_keys (id, kid, private_key, public_key, algorithm, is_current, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL)",
+                )
+                .bind(new.id)
+                .bind(&new.kid)
+                .bind(&new.private_key_pem)
+                .bind(&new.public_key_pem)
+                .bind(&new.algorithm)
+                .bind(Ts(new.created_at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(old)
+            }
+
+            async fn delete_expired_signing_keys(
+                &self,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(sqlx::query(
+                    "DELETE FROM authfort_signing_keys WHERE is_current = FALSE AND expires_at IS NOT NULL \
+                     AND expires_at <= $1",
+                )
+                .bind(Ts(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected())
+            }
+        }
+
+        async fn insert_refresh_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            t: &$crate::store::NewRefreshToken,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO authfort_refresh_tokens (id, user_id, session_id, token_hash, expires_at, created_at, revoked) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
+            )
+            .bind(t.id)
+            .bind(t.user_id)
+            .bind(t.session_id)
+            .bind(&t.token_hash)
+            .bind(Ts(t.expires_at))
+            .bind(Ts(t.created_at))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn revoke_user_sessions_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<u64> {
+            let n = sqlx::query(
+                "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 WHERE user_id = $2 AND revoked = FALSE",
+            )
+            .bind(Ts(now))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            sqlx::query("UPDATE authfort_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(Ts(now))
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(n)
+        }
+
+        /// Bumps the token version (or just `updated_at`); false if the user does not exist.
+        async fn bump_or_touch(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+            bump: bool,
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<bool> {
+            let inc: i64 = if bump { 1 } else { 0 };
+            let n = sqlx::query(
+                "UPDATE authfort_users SET token_version = token_version + $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(inc)
+            .bind(Ts(now))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(n == 1)
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;
