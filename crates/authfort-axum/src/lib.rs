@@ -49,9 +49,14 @@ pub use extract::{access_token, CurrentUser, RequireRole, RoleSet};
 pub use json::{Fields, JsonBody};
 pub use state::AuthState;
 
-/// The routes to nest under `/auth`: signup, login, refresh, logout, me.
+/// The routes to nest under `/auth`: signup, login, refresh, logout, me, and the magic-link
+/// request, verify and confirm page.
 pub fn router(auth: AuthFort) -> Router {
+    let page = routes::magic_link::ConfirmPage::render(auth.config().links.success_redirect.as_deref());
     Router::new()
+        .route("/magic-link", post(routes::magic_link::request))
+        .route("/magic-link/verify", post(routes::magic_link::verify))
+        .route("/magic-link/confirm", get(move || std::future::ready(page.response())))
         .route("/signup", post(routes::signup::signup))
         .route("/login", post(routes::login::login))
         .route("/refresh", post(routes::refresh::refresh))

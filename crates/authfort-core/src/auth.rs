@@ -6,10 +6,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::crypto::keys::{KeyGenerator, RsaKeyGenerator};
 use crate::crypto::password::PasswordHasher;
+use crate::delivery::{spawn_worker, transport_for, Templates};
 use crate::error::{AuthError, AuthResult};
 use crate::events::{Event, EventBus, EventKind};
 use crate::service::keys::KeyRing;
 use crate::store::{self, Store};
+use tokio::sync::{watch, Notify};
 
 /// The authentication system. Cheap to clone (one `Arc`); share it across your app.
 #[derive(Clone)]
@@ -24,6 +26,15 @@ pub(crate) struct Inner {
     pub(crate) keys: KeyRing,
     pub(crate) hasher: PasswordHasher,
     pub(crate) events: EventBus,
+    pub(crate) mail: Option<Mail>,
+}
+
+/// Email delivery state: templates, the worker's wake-up, and its stop signal (dropping the
+/// sender, with the last `AuthFort` clone, stops the worker).
+pub(crate) struct Mail {
+    pub(crate) templates: Templates,
+    pub(crate) wake: Arc<Notify>,
+    _stop: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for AuthFort {
@@ -96,6 +107,29 @@ impl AuthFortBuilder {
             self.config.rsa_key_size,
         )
         .await?;
+        let config_error =
+            |e: crate::ConfigError| AuthError::rejected(crate::RejectKind::BadRequest, "invalid_config", e.to_string());
+        let mail = match transport_for(&self.config.email).map_err(config_error)? {
+            None => None,
+            Some(transport) => {
+                let templates = Templates::load(&self.config.email).map_err(config_error)?;
+                let wake = Arc::new(Notify::new());
+                let (stop, stopped) = watch::channel(false);
+                spawn_worker(
+                    store.clone(),
+                    self.clock.clone(),
+                    transport,
+                    self.config.email.clone(),
+                    wake.clone(),
+                    stopped,
+                );
+                Some(Mail {
+                    templates,
+                    wake,
+                    _stop: stop,
+                })
+            }
+        };
         Ok(AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -104,6 +138,7 @@ impl AuthFortBuilder {
                 keys,
                 hasher,
                 events: EventBus::start(),
+                mail,
             }),
         })
     }

@@ -48,6 +48,13 @@ pub struct AuthConfig {
     pub cookie: CookieConfig,
     /// CORS for browser apps on other origins.
     pub cors: CorsConfig,
+    /// The externally visible base URL (`https://auth.example.com`); links are built from it,
+    /// never from request headers.
+    pub public_url: Option<String>,
+    /// Links in emails and redirects after sign-in.
+    pub links: LinksConfig,
+    /// Email delivery.
+    pub email: EmailConfig,
 }
 
 impl Default for AuthConfig {
@@ -68,6 +75,9 @@ impl Default for AuthConfig {
             password_hashing: PasswordHashingConfig::default(),
             cookie: CookieConfig::default(),
             cors: CorsConfig::default(),
+            public_url: None,
+            links: LinksConfig::default(),
+            email: EmailConfig::default(),
         }
     }
 }
@@ -140,6 +150,89 @@ impl Default for CookieConfig {
 pub struct CorsConfig {
     /// Exact origins (`https://app.example.com`) allowed to call with credentials. Empty: no CORS headers.
     pub allowed_origins: Vec<String>,
+}
+
+/// Links in emails and where the confirm page goes after sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinksConfig {
+    /// Template of the magic link; `{token}` is replaced by the token. Default:
+    /// `{public_url}/auth/magic-link/confirm#token={token}` (the token in the fragment never
+    /// reaches servers, logs or Referer headers). Apps that handle the link themselves use
+    /// e.g. `https://myapp.com/auth/magic?token={token}`.
+    pub magic_link_url: Option<String>,
+    /// Accepted `redirect_to` values: exact origins (`https://app.example.com`, any path on
+    /// it) or single-`/` relative paths (`/dashboard`).
+    pub allowed_redirects: Vec<String>,
+    /// Where the confirm page goes after signing in when the link carries no `redirect_to`;
+    /// unset: the page just says you are signed in.
+    pub success_redirect: Option<String>,
+}
+
+/// Email delivery (through the durable outbox).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailConfig {
+    /// `log` (print to the console; development only), `smtp`, `webhook`, or `none`
+    /// (no mail: deliver from your `magic_link_requested` hook).
+    pub transport: String,
+    /// `smtp://host:port` (STARTTLS when offered), `smtps://user:pass@host:port` (implicit TLS),
+    /// or `smtp+plain://host:port` (no TLS; local relays and tests only).
+    pub smtp_url: Option<String>,
+    /// `From:` header.
+    pub from: String,
+    /// Webhook endpoint receiving `POST` JSON messages.
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key for the `X-AuthFort-Signature` header.
+    pub webhook_secret: Option<String>,
+    /// Directory with template overrides (`magic_link.subject`, `magic_link.txt`, `magic_link.html`).
+    pub templates_dir: Option<String>,
+    /// Attempts before a message is dropped.
+    pub max_attempts: u32,
+    /// Timeout of one delivery attempt.
+    pub timeout_seconds: u64,
+    /// How often the worker looks for due messages (it is also woken on every new message).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            transport: "none".into(),
+            smtp_url: None,
+            from: "AuthFort <no-reply@localhost>".into(),
+            webhook_url: None,
+            webhook_secret: None,
+            templates_dir: None,
+            max_attempts: 8,
+            timeout_seconds: 10,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailConfig")
+            .field("transport", &self.transport)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|u| redact_userinfo(u)))
+            .field("from", &self.from)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
+            .field("templates_dir", &self.templates_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `scheme://user:***@host…` for display.
+pub fn redact_userinfo(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// An invalid configuration value, naming its key.
@@ -237,6 +330,8 @@ impl AuthConfig {
                 "must differ from cookie.access_cookie_name",
             ));
         }
+        self.validate_links()?;
+        self.validate_email()?;
         for origin in &self.cors.allowed_origins {
             check_origin(origin).map_err(|m| bad("cors.allowed_origins", format!("{origin:?}: {m}")))?;
         }
@@ -261,6 +356,94 @@ impl AuthConfig {
     }
 }
 
+impl AuthConfig {
+    fn validate_links(&self) -> Result<(), ConfigError> {
+        if let Some(p) = &self.public_url {
+            let u = url::Url::parse(p).map_err(|_| bad("public_url", "not a URL"))?;
+            if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+                return Err(bad("public_url", "must be an http(s) URL"));
+            }
+            if u.query().is_some() || u.fragment().is_some() {
+                return Err(bad("public_url", "must not have a query or fragment"));
+            }
+        }
+        if let Some(t) = &self.links.magic_link_url {
+            if !t.contains("{token}") {
+                return Err(bad("links.magic_link_url", "must contain {token}"));
+            }
+            let probe = t.replace("{token}", "x");
+            let u = url::Url::parse(&probe).map_err(|_| bad("links.magic_link_url", "not an absolute URL"))?;
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(bad("links.magic_link_url", "must be an http(s) URL"));
+            }
+        }
+        for entry in &self.links.allowed_redirects {
+            crate::links::check_allowed_entry(entry)
+                .map_err(|m| bad("links.allowed_redirects", format!("{entry:?}: {m}")))?;
+        }
+        if let Some(s) = &self.links.success_redirect {
+            crate::links::check_allowed_entry(s)
+                .or_else(|_| crate::links::absolute_http(s).map(|_| ()))
+                .map_err(|m| bad("links.success_redirect", m))?;
+        }
+        Ok(())
+    }
+
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        let e = &self.email;
+        match e.transport.as_str() {
+            "none" => return Ok(()),
+            "log" => {}
+            "smtp" => {
+                let url = e
+                    .smtp_url
+                    .as_deref()
+                    .ok_or_else(|| bad("email.smtp_url", "required when email.transport = smtp"))?;
+                let u = url::Url::parse(url).map_err(|_| bad("email.smtp_url", "not a URL"))?;
+                if !matches!(u.scheme(), "smtp" | "smtps" | "smtp+plain") || u.host_str().is_none() {
+                    return Err(bad(
+                        "email.smtp_url",
+                        "must be smtp://host:port, smtps://… or smtp+plain://…",
+                    ));
+                }
+                if e.from.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(bad(
+                        "email.from",
+                        "not a valid mailbox (e.g. `AuthFort <no-reply@example.com>`)",
+                    ));
+                }
+            }
+            "webhook" => {
+                let url = e
+                    .webhook_url
+                    .as_deref()
+                    .ok_or_else(|| bad("email.webhook_url", "required when email.transport = webhook"))?;
+                crate::links::absolute_http(url).map_err(|m| bad("email.webhook_url", m))?;
+                if e.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+                    return Err(bad(
+                        "email.webhook_secret",
+                        "required (at least 16 characters) for the webhook transport",
+                    ));
+                }
+            }
+            _ => return Err(bad("email.transport", "must be one of log, smtp, webhook, none")),
+        }
+        if self.public_url.is_none() && self.links.magic_link_url.is_none() {
+            return Err(bad(
+                "public_url",
+                "required to build links in emails (or set links.magic_link_url)",
+            ));
+        }
+        if e.max_attempts == 0 {
+            return Err(bad("email.max_attempts", "must be at least 1"));
+        }
+        if e.timeout_seconds == 0 || e.poll_interval_ms == 0 {
+            return Err(bad("email.timeout_seconds", "timeouts and intervals must be positive"));
+        }
+        Ok(())
+    }
+}
+
 /// An origin is `scheme://host[:port]` with nothing after it; wildcards are refused.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
     if origin.contains('*') {
@@ -277,6 +460,7 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
 

@@ -174,6 +174,46 @@ pub struct SessionRevoked {
     pub revoke_all: bool,
 }
 
+/// `magic_link_requested`: carries the raw token so the application can deliver it itself.
+#[derive(Debug, Clone)]
+pub struct MagicLinkRequested {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user, or `None` for an address without an account (passwordless signup).
+    pub user_id: Option<Uuid>,
+    /// The canonical address the link is for.
+    pub email: String,
+    /// The raw token (`Debug` prints `***`).
+    pub token: SecretToken,
+    /// The link built from configuration, when `public_url` or a link template is set.
+    pub link: Option<SecretToken>,
+}
+
+/// `magic_link_login`, `email_verified`: a user and their address.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserEmail {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// Their address.
+    pub email: String,
+}
+
+/// `unverified_account_claimed`: the first proof of an address cleaned up what was attached
+/// to the account before (possible pre-account hijacking).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnverifiedAccountClaimed {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// Refresh tokens revoked (sessions that predate the proof).
+    pub sessions_revoked: u64,
+    /// Whether a password set before the proof was removed.
+    pub password_cleared: bool,
+}
+
 /// Every event AuthFort emits.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -202,6 +242,14 @@ pub enum Event {
     RoleRemoved(RoleChanged),
     /// Sessions were revoked.
     SessionRevoked(SessionRevoked),
+    /// A magic link was created.
+    MagicLinkRequested(MagicLinkRequested),
+    /// A magic link was redeemed.
+    MagicLinkLogin(UserEmail),
+    /// A user's address became verified.
+    EmailVerified(UserEmail),
+    /// An unverified account was claimed by the first proof of its address.
+    UnverifiedAccountClaimed(UnverifiedAccountClaimed),
 }
 
 /// The name of an event, used to register hooks.
@@ -232,6 +280,14 @@ pub enum EventKind {
     RoleRemoved,
     /// `session_revoked`
     SessionRevoked,
+    /// `magic_link_requested`
+    MagicLinkRequested,
+    /// `magic_link_login`
+    MagicLinkLogin,
+    /// `email_verified`
+    EmailVerified,
+    /// `unverified_account_claimed`
+    UnverifiedAccountClaimed,
 }
 
 impl EventKind {
@@ -249,6 +305,10 @@ impl EventKind {
         EventKind::RoleAdded,
         EventKind::RoleRemoved,
         EventKind::SessionRevoked,
+        EventKind::MagicLinkRequested,
+        EventKind::MagicLinkLogin,
+        EventKind::EmailVerified,
+        EventKind::UnverifiedAccountClaimed,
     ];
 
     /// The reference's snake_case name.
@@ -266,6 +326,10 @@ impl EventKind {
             EventKind::RoleAdded => "role_added",
             EventKind::RoleRemoved => "role_removed",
             EventKind::SessionRevoked => "session_revoked",
+            EventKind::MagicLinkRequested => "magic_link_requested",
+            EventKind::MagicLinkLogin => "magic_link_login",
+            EventKind::EmailVerified => "email_verified",
+            EventKind::UnverifiedAccountClaimed => "unverified_account_claimed",
         }
     }
 
@@ -291,6 +355,10 @@ impl Event {
             Event::RoleAdded(_) => EventKind::RoleAdded,
             Event::RoleRemoved(_) => EventKind::RoleRemoved,
             Event::SessionRevoked(_) => EventKind::SessionRevoked,
+            Event::MagicLinkRequested(_) => EventKind::MagicLinkRequested,
+            Event::MagicLinkLogin(_) => EventKind::MagicLinkLogin,
+            Event::EmailVerified(_) => EventKind::EmailVerified,
+            Event::UnverifiedAccountClaimed(_) => EventKind::UnverifiedAccountClaimed,
         }
     }
 }

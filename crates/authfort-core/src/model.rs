@@ -267,3 +267,74 @@ pub struct ClientInfo {
     /// `User-Agent` header.
     pub user_agent: Option<String>,
 }
+
+/// A one-time token row (magic link, …). Only the SHA-256 of the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationToken {
+    /// Row id.
+    pub id: Uuid,
+    /// The user it signs in; `None` for a passwordless-signup link (user created on redeem).
+    pub user_id: Option<Uuid>,
+    /// Canonical email the token was sent to.
+    pub email: String,
+    /// What the token is for (`magic_link`, …); verifiers check it.
+    pub purpose: String,
+    /// Lower-case hex SHA-256 of the raw token.
+    pub token_hash: String,
+    /// Validated redirect target carried with the token.
+    pub redirect_to: Option<String>,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// When it was redeemed.
+    pub consumed_at: Option<OffsetDateTime>,
+}
+
+/// A message in the delivery outbox.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Row id.
+    pub id: Uuid,
+    /// What it is (`magic_link`, …).
+    pub kind: String,
+    /// Address read from the user row (never from the request).
+    pub recipient: String,
+    /// Subject line.
+    pub subject: Option<String>,
+    /// Plain-text body (contains the link; scrubbed once delivered or dropped).
+    pub body_text: Option<String>,
+    /// HTML body (scrubbed likewise).
+    pub body_html: Option<String>,
+    /// The token the message carries, if any.
+    pub token_id: Option<Uuid>,
+    /// After this the message is pointless (its token expired) and is dropped.
+    pub expires_at: Option<OffsetDateTime>,
+    /// `pending`, `sent` or `dropped`.
+    pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// Earliest time of the next attempt.
+    pub next_attempt_at: OffsetDateTime,
+    /// A worker holds the message until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Delivery time.
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("recipient", &self.recipient)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("body", &"***")
+            .finish_non_exhaustive()
+    }
+}

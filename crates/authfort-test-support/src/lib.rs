@@ -6,6 +6,9 @@
 //! server is unreachable the test fails, never skips: set `AUTHFORT_TEST_SKIP_POSTGRES=1`
 //! to skip PostgreSQL on a machine without it (refused when `CI=true`).
 
+pub mod smtp_sink;
+pub mod webhook_sink;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

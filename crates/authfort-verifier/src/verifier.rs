@@ -90,6 +90,19 @@ impl Verifier {
         self.verify_with(token, true)
     }
 
+    /// Like [`Verifier::verify`], checking `exp` against `now` (Unix seconds) instead of the
+    /// system clock, so callers with an injected clock decide expiry themselves.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`]; `allow_expired` skips only the expiry check.
+    pub fn verify_at(&self, token: &str, now: i64, allow_expired: bool) -> Result<AccessClaims, VerifyError> {
+        let claims = self.verify_with(token, true)?;
+        if !allow_expired && claims.exp <= now - self.options.leeway_seconds as i64 {
+            return Err(VerifyError::Expired);
+        }
+        Ok(claims)
+    }
+
     fn verify_with(&self, token: &str, allow_expired: bool) -> Result<AccessClaims, VerifyError> {
         let kid = Self::kid_of(token)?;
         let key = self.keys.get(&kid).ok_or(VerifyError::UnknownKid)?;

@@ -21,7 +21,7 @@ pub(crate) async fn login(
     let password = f.required("password");
     f.finish()?;
     match state.auth.login(&email, &password, &client).await? {
-        SignIn::Authenticated(response) => Ok(token_response(&state, StatusCode::OK, &response)),
+        SignIn::Authenticated(response) => Ok(token_response(&state, StatusCode::OK, &response, &response.tokens)),
         #[allow(unreachable_patterns)]
         _ => Err(ApiError::internal()),
     }

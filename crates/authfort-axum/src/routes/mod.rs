@@ -4,11 +4,12 @@ pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod magic_link;
 pub(crate) mod me;
 pub(crate) mod refresh;
 pub(crate) mod signup;
 
-use authfort_core::AuthResponse;
+use authfort_core::AuthTokens;
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,13 +20,18 @@ use crate::state::AuthState;
 
 /// A token-issuing response: JSON body, `Cache-Control: no-store`, and in cookie mode the
 /// two auth cookies.
-pub(crate) fn token_response(state: &AuthState, status: StatusCode, body: &AuthResponse) -> Response {
+pub(crate) fn token_response<B: serde::Serialize>(
+    state: &AuthState,
+    status: StatusCode,
+    body: &B,
+    tokens: &AuthTokens,
+) -> Response {
     let mut response = (status, Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let config = state.auth.config();
     if config.cookie.enabled {
-        append_auth_cookies(headers, &config.cookie, &body.tokens, config.refresh_token_ttl_seconds);
+        append_auth_cookies(headers, &config.cookie, tokens, config.refresh_token_ttl_seconds);
     }
     response
 }

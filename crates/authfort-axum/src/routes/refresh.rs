@@ -35,7 +35,7 @@ pub(crate) async fn refresh(
         return Err(AuthError::refresh("refresh_token_missing").into());
     };
     match state.auth.refresh(&token, access.as_deref(), &client).await {
-        Ok(response) => Ok(token_response(&state, StatusCode::OK, &response)),
+        Ok(response) => Ok(token_response(&state, StatusCode::OK, &response, &response.tokens)),
         Err(e) => {
             let mut response = ApiError::from(e).into_response();
             if cookie.enabled {

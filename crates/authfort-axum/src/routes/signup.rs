@@ -27,5 +27,5 @@ pub(crate) async fn signup(
     };
     f.finish()?;
     let response = state.auth.signup(input, &client).await?;
-    Ok(token_response(&state, StatusCode::CREATED, &response))
+    Ok(token_response(&state, StatusCode::CREATED, &response, &response.tokens))
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod cookies;
 mod errors;
 mod hooks;
+mod magic_link;
 mod me;
 mod refresh;
 mod signup_login;

@@ -124,12 +124,11 @@ impl KeyRing {
         if !state.verifier.has_kid(&kid) {
             state = self.reload_if_older_than(UNKNOWN_KID_RELOAD_AFTER).await?;
         }
-        let claims = if allow_expired {
-            state.verifier.verify_ignoring_expiry(token)
-        } else {
-            state.verifier.verify(token)
-        };
-        claims.map_err(|e: VerifyError| AuthError::from(e))
+        // Expiry is judged by our clock, not the system's.
+        state
+            .verifier
+            .verify_at(token, self.clock.now().unix_timestamp(), allow_expired)
+            .map_err(|e: VerifyError| AuthError::from(e))
     }
 
     /// The published keyset: the current key and retired keys not yet expired, newest first.

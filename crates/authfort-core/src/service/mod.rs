@@ -6,6 +6,7 @@ pub(crate) mod current_user;
 pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod magic_link;
 pub(crate) mod refresh;
 pub(crate) mod session;
 pub(crate) mod signup;

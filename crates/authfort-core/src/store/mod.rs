@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
-use crate::model::{NewUser, RefreshToken, Session, SigningKey, User};
+use crate::model::{NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,40 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes sessions (with their tokens, revoked ones included) whose chain has expired.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
 
+    // --- one-time tokens and the outbox ------------------------------------------------
+    /// In one transaction: deletes the unused tokens of the same purpose for the same
+    /// address, inserts `token`, drops the pending mail of the deleted tokens and queues
+    /// `message` (if any).
+    async fn create_verification_token(
+        &self,
+        token: &VerificationToken,
+        message: Option<&OutboxMessage>,
+    ) -> StoreResult<()>;
+    /// The same write transaction as [`Store::create_verification_token`] for an address that
+    /// gets no token, so both paths cost about the same.
+    async fn invalidate_verification_tokens(&self, purpose: &str, email: &str) -> StoreResult<u64>;
+    /// A token row by hash (any purpose, consumed or not).
+    async fn verification_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<VerificationToken>>;
+    /// Redeems a magic link in one transaction: the conditional consume, the ban and deletion
+    /// checks (with the user row locked), account creation for passwordless signup, the
+    /// verified flag and the clean-up of a previously unverified account, and the new session.
+    /// Nothing is written unless the outcome is `SignedIn`.
+    async fn redeem_magic_link(&self, redeem: &RedeemMagicLink) -> StoreResult<RedeemOutcome>;
+    /// Leases the next due pending message until `lease_until` (one worker, one message).
+    async fn claim_outbox_message(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> StoreResult<Option<OutboxMessage>>;
+    /// Marks a message sent and scrubs its bodies.
+    async fn complete_outbox_message(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<()>;
+    /// Records a failed attempt: retry at `retry_at`, or drop (and scrub) when `None`.
+    async fn fail_outbox_message(&self, id: Uuid, error: &str, retry_at: Option<OffsetDateTime>) -> StoreResult<()>;
+    /// A message by id.
+    async fn outbox_message(&self, id: Uuid) -> StoreResult<Option<OutboxMessage>>;
+    /// Every message for a recipient, oldest first (inspection and tests).
+    async fn outbox_for(&self, recipient: &str) -> StoreResult<Vec<OutboxMessage>>;
+
     // --- signing keys -------------------------------------------------------------------
     /// Every stored key: the current one first, then retired keys newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
@@ -153,6 +187,53 @@ pub trait Store: Send + Sync + 'static {
     async fn rotate_signing_key(&self, new: &SigningKey, retire_until: OffsetDateTime) -> StoreResult<Option<String>>;
     /// Deletes retired keys whose expiry has passed. Never deletes the current key.
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Redeeming a magic link: everything the one transaction needs.
+#[derive(Debug, Clone)]
+pub struct RedeemMagicLink {
+    /// SHA-256 of the presented token.
+    pub token_hash: String,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// Whether a link for an address without an account may create it.
+    pub allow_signup: bool,
+    /// Id for a user created by this redeem.
+    pub new_user_id: Uuid,
+    /// The session to start (its `user_id` is filled in by the store).
+    pub session: Session,
+    /// Its first refresh token (`user_id` filled in likewise).
+    pub refresh: NewRefreshToken,
+}
+
+/// What a redeemed magic link did.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    /// The user, as stored after the redeem.
+    pub user: User,
+    /// The session started.
+    pub session: Session,
+    /// The account was created by this redeem (passwordless signup).
+    pub created: bool,
+    /// `email_verified` flipped from false to true.
+    pub verified_now: bool,
+    /// Sessions revoked because they predate the first proof of the address.
+    pub sessions_revoked: u64,
+    /// A password set before the address was proven was cleared.
+    pub password_cleared: bool,
+    /// The redirect carried with the token.
+    pub redirect_to: Option<String>,
+}
+
+/// The outcome of [`Store::redeem_magic_link`].
+#[derive(Debug, Clone)]
+pub enum RedeemOutcome {
+    /// Unknown, expired, already used, wrong purpose, or its user is gone.
+    Invalid,
+    /// The user is banned (nothing was consumed).
+    Banned,
+    /// Signed in.
+    SignedIn(Box<Redeemed>),
 }
 
 /// Opens the store named by `url`: `sqlite:…` (file created if missing) or `postgres://…`.

@@ -4,7 +4,7 @@ use authfort_verifier::Amr;
 use uuid::Uuid;
 
 use super::time_column::Ts;
-use crate::model::{RefreshToken, Session, SigningKey, User};
+use crate::model::{OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
 
 pub(crate) const USER_COLUMNS: &str = "id, email, email_verified, name, avatar_url, phone, password_hash, \
      token_version, banned, is_deleted, deleted_at, created_at, updated_at";
@@ -136,6 +136,82 @@ impl From<KeyRow> for SigningKey {
             is_current: r.is_current,
             created_at: r.created_at.into(),
             expires_at: r.expires_at.map(Into::into),
+        }
+    }
+}
+
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, user_id, email, purpose, token_hash, redirect_to, expires_at, created_at, consumed_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    id: Uuid,
+    user_id: Option<Uuid>,
+    email: String,
+    purpose: String,
+    token_hash: String,
+    redirect_to: Option<String>,
+    expires_at: Ts,
+    created_at: Ts,
+    consumed_at: Option<Ts>,
+}
+
+impl From<TokenRow> for VerificationToken {
+    fn from(r: TokenRow) -> VerificationToken {
+        VerificationToken {
+            id: r.id,
+            user_id: r.user_id,
+            email: r.email,
+            purpose: r.purpose,
+            token_hash: r.token_hash,
+            redirect_to: r.redirect_to,
+            expires_at: r.expires_at.into(),
+            created_at: r.created_at.into(),
+            consumed_at: r.consumed_at.map(Into::into),
+        }
+    }
+}
+
+pub(crate) const OUTBOX_COLUMNS: &str = "id, kind, recipient, subject, body_text, body_html, token_id, expires_at, \
+     status, attempts, next_attempt_at, locked_until, last_error, created_at, sent_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: Uuid,
+    kind: String,
+    recipient: String,
+    subject: Option<String>,
+    body_text: Option<String>,
+    body_html: Option<String>,
+    token_id: Option<Uuid>,
+    expires_at: Option<Ts>,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Ts,
+    locked_until: Option<Ts>,
+    last_error: Option<String>,
+    created_at: Ts,
+    sent_at: Option<Ts>,
+}
+
+impl From<OutboxRow> for OutboxMessage {
+    fn from(r: OutboxRow) -> OutboxMessage {
+        OutboxMessage {
+            id: r.id,
+            kind: r.kind,
+            recipient: r.recipient,
+            subject: r.subject,
+            body_text: r.body_text,
+            body_html: r.body_html,
+            token_id: r.token_id,
+            expires_at: r.expires_at.map(Into::into),
+            status: r.status,
+            attempts: i64::from(r.attempts),
+            next_attempt_at: r.next_attempt_at.into(),
+            locked_until: r.locked_until.map(Into::into),
+            last_error: r.last_error,
+            created_at: r.created_at.into(),
+            sent_at: r.sent_at.map(Into::into),
         }
     }
 }
@@ -456,6 +532,281 @@ macro_rules! impl_sql_store {
                 Ok(n)
             }
 
+            async fn create_verification_token(
+                &self,
+                token: &$crate::model::VerificationToken,
+                message: Option<&$crate::model::OutboxMessage>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let dead: Vec<uuid::Uuid> = invalidate_tokens_in(&mut tx, &token.purpose, &token.email).await?;
+                for id in dead {
+                    sqlx::query(
+                        "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
+                         last_error = 'superseded by a newer token' WHERE token_id = $1 AND status = 'pending'",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, redirect_to, \
+                     expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(token.id)
+                .bind(token.user_id)
+                .bind(&token.email)
+                .bind(&token.purpose)
+                .bind(&token.token_hash)
+                .bind(&token.redirect_to)
+                .bind(Ts(token.expires_at))
+                .bind(Ts(token.created_at))
+                .execute(&mut *tx)
+                .await?;
+                if let Some(m) = message {
+                    sqlx::query(
+                        "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
+                         expires_at, status, attempts, next_attempt_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10)",
+                    )
+                    .bind(m.id)
+                    .bind(&m.kind)
+                    .bind(&m.recipient)
+                    .bind(&m.subject)
+                    .bind(&m.body_text)
+                    .bind(&m.body_html)
+                    .bind(m.token_id)
+                    .bind(m.expires_at.map(Ts))
+                    .bind(Ts(m.next_attempt_at))
+                    .bind(Ts(m.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn invalidate_verification_tokens(&self, purpose: &str, email: &str) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = invalidate_tokens_in(&mut tx, purpose, email).await?.len() as u64;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn verification_token_by_hash(
+                &self,
+                token_hash: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::model::VerificationToken>> {
+                let sql = format!("SELECT {TOKEN_COLUMNS} FROM authfort_verification_tokens WHERE token_hash = $1");
+                let row: Option<TokenRow> = sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn redeem_magic_link(
+                &self,
+                r: &$crate::store::RedeemMagicLink,
+            ) -> $crate::store::StoreResult<$crate::store::RedeemOutcome> {
+                use $crate::store::{RedeemOutcome, Redeemed};
+                let mut tx = self.begin_write().await?;
+                // The single conditional write: of N concurrent redeems exactly one sees a row.
+                let sql = format!(
+                    "UPDATE authfort_verification_tokens SET consumed_at = $1 \
+                     WHERE token_hash = $2 AND purpose = 'magic_link' AND consumed_at IS NULL AND expires_at > $1 \
+                     RETURNING {TOKEN_COLUMNS}"
+                );
+                let token: Option<TokenRow> =
+                    sqlx::query_as(&sql).bind(Ts(r.now)).bind(&r.token_hash).fetch_optional(&mut *tx).await?;
+                let Some(token) = token.map($crate::model::VerificationToken::from) else {
+                    tx.rollback().await?;
+                    return Ok(RedeemOutcome::Invalid);
+                };
+                // Lock the user row (a no-op UPDATE) so a concurrent ban waits for us and then
+                // revokes the session we create, instead of missing it.
+                let lock = format!(
+                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
+                    if token.user_id.is_some() { "id = $1" } else { "email = $1" }
+                );
+                let mut q = sqlx::query_as::<_, UserRow>(&lock);
+                q = match token.user_id {
+                    Some(id) => q.bind(id),
+                    None => q.bind(token.email.clone()),
+                };
+                let existing: Option<$crate::model::User> = q.fetch_optional(&mut *tx).await?.map(Into::into);
+                let (user, created) = match existing {
+                    Some(u) if u.is_deleted => {
+                        tx.rollback().await?;
+                        return Ok(RedeemOutcome::Invalid);
+                    }
+                    Some(u) if u.banned => {
+                        tx.rollback().await?;
+                        return Ok(RedeemOutcome::Banned);
+                    }
+                    Some(u) => (u, false),
+                    None if token.user_id.is_none() && r.allow_signup => {
+                        let u = $crate::model::User {
+                            id: r.new_user_id,
+                            email: token.email.clone(),
+                            email_verified: false,
+                            name: None,
+                            avatar_url: None,
+                            phone: None,
+                            password_hash: None,
+                            token_version: 0,
+                            banned: false,
+                            is_deleted: false,
+                            deleted_at: None,
+                            created_at: r.now,
+                            updated_at: r.now,
+                        };
+                        sqlx::query(
+                            "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
+                             created_at, updated_at) VALUES ($1, $2, FALSE, 0, FALSE, FALSE, $3, $3)",
+                        )
+                        .bind(u.id)
+                        .bind(&u.email)
+                        .bind(Ts(r.now))
+                        .execute(&mut *tx)
+                        .await?;
+                        (u, true)
+                    }
+                    None => {
+                        tx.rollback().await?;
+                        return Ok(RedeemOutcome::Invalid);
+                    }
+                };
+                let mut user = user;
+                let verified_now = !user.email_verified;
+                let mut sessions_revoked = 0;
+                let mut password_cleared = false;
+                if verified_now {
+                    // First proof of the address: whatever was attached to the account before it
+                    // was proven (sessions, a password) may belong to someone else.
+                    sessions_revoked = revoke_user_sessions_in(&mut tx, user.id, r.now).await?;
+                    password_cleared = user.password_hash.is_some();
+                    sqlx::query(
+                        "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
+                         token_version = token_version + $1, updated_at = $2 WHERE id = $3",
+                    )
+                    .bind(if password_cleared || sessions_revoked > 0 { 1_i64 } else { 0 })
+                    .bind(Ts(r.now))
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    user.email_verified = true;
+                    user.password_hash = None;
+                    if password_cleared || sessions_revoked > 0 {
+                        user.token_version += 1;
+                    }
+                    user.updated_at = r.now;
+                }
+                let mut session = r.session.clone();
+                session.user_id = user.id;
+                let mut refresh = r.refresh.clone();
+                refresh.user_id = user.id;
+                sqlx::query(
+                    "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(session.id)
+                .bind(session.user_id)
+                .bind(Ts(session.created_at))
+                .bind(&session.ip_address)
+                .bind(&session.user_agent)
+                .bind(amr_column(&session.amr))
+                .bind(Ts(session.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                insert_refresh_in(&mut tx, &refresh).await?;
+                tx.commit().await?;
+                Ok(RedeemOutcome::SignedIn(Box::new(Redeemed {
+                    user,
+                    session,
+                    created,
+                    verified_now,
+                    sessions_revoked,
+                    password_cleared,
+                    redirect_to: token.redirect_to,
+                })))
+            }
+
+            async fn claim_outbox_message(
+                &self,
+                now: time::OffsetDateTime,
+                lease_until: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<$crate::model::OutboxMessage>> {
+                let sql = format!(
+                    "UPDATE authfort_outbox SET locked_until = $2, attempts = attempts + 1 \
+                     WHERE id = (SELECT id FROM authfort_outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                                 AND (locked_until IS NULL OR locked_until <= $1) \
+                                 ORDER BY next_attempt_at, created_at LIMIT 1) \
+                     AND status = 'pending' AND (locked_until IS NULL OR locked_until <= $1) \
+                     RETURNING {OUTBOX_COLUMNS}"
+                );
+                let row: Option<OutboxRow> =
+                    sqlx::query_as(&sql).bind(Ts(now)).bind(Ts(lease_until)).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn complete_outbox_message(
+                &self,
+                id: uuid::Uuid,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE authfort_outbox SET status = 'sent', sent_at = $1, locked_until = NULL, \
+                     body_text = NULL, body_html = NULL, last_error = NULL WHERE id = $2 AND status = 'pending'",
+                )
+                .bind(Ts(now))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn fail_outbox_message(
+                &self,
+                id: uuid::Uuid,
+                error: &str,
+                retry_at: Option<time::OffsetDateTime>,
+            ) -> $crate::store::StoreResult<()> {
+                let error: String = error.chars().take(500).collect();
+                match retry_at {
+                    Some(at) => sqlx::query(
+                        "UPDATE authfort_outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 \
+                         WHERE id = $3 AND status = 'pending'",
+                    )
+                    .bind(Ts(at))
+                    .bind(error)
+                    .bind(id),
+                    None => sqlx::query(
+                        "UPDATE authfort_outbox SET status = 'dropped', locked_until = NULL, body_text = NULL, \
+                         body_html = NULL, last_error = $1 WHERE id = $2 AND status = 'pending'",
+                    )
+                    .bind(error)
+                    .bind(id),
+                }
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn outbox_message(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::model::OutboxMessage>> {
+                let sql = format!("SELECT {OUTBOX_COLUMNS} FROM authfort_outbox WHERE id = $1");
+                let row: Option<OutboxRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn outbox_for(
+                &self,
+                recipient: &str,
+            ) -> $crate::store::StoreResult<Vec<$crate::model::OutboxMessage>> {
+                let sql = format!("SELECT {OUTBOX_COLUMNS} FROM authfort_outbox WHERE recipient = $1 ORDER BY created_at, id");
+                let rows: Vec<OutboxRow> = sqlx::query_as(&sql).bind(recipient).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
             async fn signing_keys(&self) -> $crate::store::StoreResult<Vec<$crate::model::SigningKey>> {
                 let sql = format!("SELECT {KEY_COLUMNS} FROM authfort_signing_keys ORDER BY is_current DESC, created_at DESC, kid DESC");
                 let rows: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
@@ -526,6 +877,22 @@ macro_rules! impl_sql_store {
                 .await?
                 .rows_affected())
             }
+        }
+
+        /// Deletes the unused tokens of a purpose for an address; returns their ids.
+        async fn invalidate_tokens_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            purpose: &str,
+            email: &str,
+        ) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+            Ok(sqlx::query_scalar(
+                "DELETE FROM authfort_verification_tokens WHERE purpose = $1 AND email = $2 AND consumed_at IS NULL \
+                 RETURNING id",
+            )
+            .bind(purpose)
+            .bind(email)
+            .fetch_all(&mut **tx)
+            .await?)
         }
 
         async fn insert_refresh_in(

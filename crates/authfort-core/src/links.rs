@@ -1,0 +1,184 @@
+//! Links and redirects, built only from configuration.
+//!
+//! A redirect target is accepted only if it is a single-`/` relative path (never `//` or
+//! `/\`, checked after percent-decoding) allowed by `links.allowed_redirects`, or an absolute
+//! http(s) URL whose origin is exactly one of the allowed origins (no userinfo).
+
+use crate::config::AuthConfig;
+use crate::error::{AuthError, RejectKind};
+
+/// Checks an `allowed_redirects` entry: an exact origin or a relative path.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn check_allowed_entry(entry: &str) -> Result<(), &'static str> {
+    if entry.starts_with('/') {
+        return safe_relative(entry).map(|_| ());
+    }
+    let u = absolute_http(entry)?;
+    if u.origin().ascii_serialization() != entry {
+        return Err("must be an exact origin (scheme://host[:port]) or a relative path starting with /");
+    }
+    Ok(())
+}
+
+/// Parses an absolute http(s) URL with a host and no userinfo.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn absolute_http(s: &str) -> Result<url::Url, &'static str> {
+    let u = url::Url::parse(s).map_err(|_| "not an absolute URL")?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("must be an http(s) URL");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    Ok(u)
+}
+
+/// A relative path that cannot be turned into another origin by a browser.
+fn safe_relative(path: &str) -> Result<&str, &'static str> {
+    let decoded = percent_decode(path);
+    let bad_char = |c: char| c.is_control() || c == '\\';
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || decoded.starts_with("//")
+        || decoded.chars().any(bad_char)
+        || path.chars().any(|c| c.is_whitespace())
+    {
+        return Err(
+            "relative paths must start with a single / and contain no backslash, whitespace or control characters",
+        );
+    }
+    Ok(path)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn invalid_redirect() -> AuthError {
+    AuthError::rejected(
+        RejectKind::BadRequest,
+        "invalid_redirect",
+        "redirect_to is not an allowed redirect",
+    )
+}
+
+/// Validates a requested `redirect_to` against `links.allowed_redirects`.
+///
+/// # Errors
+/// 400 `invalid_redirect`.
+pub fn validate_redirect(config: &AuthConfig, requested: &str) -> Result<String, AuthError> {
+    let allowed = &config.links.allowed_redirects;
+    if requested.starts_with('/') {
+        safe_relative(requested).map_err(|_| invalid_redirect())?;
+        let path_only = requested.split(['?', '#']).next().unwrap_or_default();
+        let ok = allowed
+            .iter()
+            .any(|a| a.starts_with('/') && (a == path_only || (a.ends_with('/') && path_only.starts_with(a.as_str()))));
+        return if ok {
+            Ok(requested.to_owned())
+        } else {
+            Err(invalid_redirect())
+        };
+    }
+    let u = absolute_http(requested).map_err(|_| invalid_redirect())?;
+    let origin = u.origin().ascii_serialization();
+    if allowed.iter().any(|a| !a.starts_with('/') && *a == origin) {
+        Ok(u.to_string())
+    } else {
+        Err(invalid_redirect())
+    }
+}
+
+/// The magic link for a raw token, from `links.magic_link_url` or `public_url`.
+pub fn magic_link(config: &AuthConfig, token: &str) -> Option<String> {
+    match (&config.links.magic_link_url, &config.public_url) {
+        (Some(template), _) => Some(template.replace("{token}", token)),
+        (None, Some(base)) => Some(format!(
+            "{}/auth/magic-link/confirm#token={token}",
+            base.trim_end_matches('/')
+        )),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AuthConfig {
+        let mut c = AuthConfig::default();
+        c.links.allowed_redirects = vec!["https://app.test".into(), "/dashboard".into(), "/app/".into()];
+        c
+    }
+
+    #[test]
+    fn open_redirect_payloads_are_refused() {
+        let c = config();
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "\\\\evil.test",
+            "/%2F%2Fevil.test",
+            "/%5Cevil.test",
+            "https:evil.test",
+            "https://evil.test",
+            "https://app.test.evil.test",
+            "https://app.test@evil.test",
+            "https://evil.test#@app.test",
+            "javascript:alert(1)",
+            "java%0ascript:alert(1)",
+            "  //evil.test",
+            "\t/dashboard",
+            "https://аpp.test",
+            "http://app.test",
+            "/other",
+            "data:text/html,hi",
+        ] {
+            assert!(validate_redirect(&c, bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn allowed_targets_pass() {
+        let c = config();
+        assert_eq!(validate_redirect(&c, "/dashboard").unwrap(), "/dashboard");
+        assert_eq!(validate_redirect(&c, "/dashboard?tab=1").unwrap(), "/dashboard?tab=1");
+        assert_eq!(validate_redirect(&c, "/app/settings").unwrap(), "/app/settings");
+        assert_eq!(
+            validate_redirect(&c, "https://app.test/welcome").unwrap(),
+            "https://app.test/welcome"
+        );
+    }
+
+    #[test]
+    fn links_come_from_configuration_only() {
+        let mut c = AuthConfig {
+            public_url: Some("https://auth.example.com/".into()),
+            ..AuthConfig::default()
+        };
+        assert_eq!(
+            magic_link(&c, "abc").unwrap(),
+            "https://auth.example.com/auth/magic-link/confirm#token=abc"
+        );
+        c.links.magic_link_url = Some("https://myapp.com/auth/magic?token={token}".into());
+        assert_eq!(magic_link(&c, "abc").unwrap(), "https://myapp.com/auth/magic?token=abc");
+    }
+}

@@ -1,0 +1,237 @@
+//! Magic links: request (enumeration-safe) and redeem (atomic, single use).
+//!
+//! Entropy, storage, consumption: a token is 64 bytes from the OS CSPRNG (512 bits,
+//! base64url, 86 chars); only its SHA-256 is stored; it is redeemed by one conditional
+//! `UPDATE … WHERE consumed_at IS NULL AND expires_at > now` in the same transaction that
+//! checks the user (row locked), creates the session and issues the refresh token.
+
+use authfort_verifier::Amr;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::{AuthError, AuthResult, RejectKind};
+use crate::events::{
+    Event, Login, MagicLinkRequested, SecretToken, SessionRevoked, UnverifiedAccountClaimed, UserCreated, UserEmail,
+};
+use crate::links;
+use crate::model::{AuthResponse, ClientInfo, OutboxMessage, Session, VerificationToken};
+use crate::service::signup::field;
+use crate::store::{NewRefreshToken, RedeemMagicLink, RedeemOutcome};
+use crate::validation;
+use crate::AuthFort;
+
+const PURPOSE: &str = "magic_link";
+
+/// The result of redeeming a magic link.
+#[derive(Debug, Clone)]
+pub struct MagicLinkSignIn {
+    /// Tokens and user.
+    pub response: AuthResponse,
+    /// The validated redirect carried with the link, if any.
+    pub redirect_to: Option<String>,
+}
+
+impl AuthFort {
+    /// Creates a magic-link token for `email` and returns it raw (`None` when no usable
+    /// account exists and passwordless signup is off, or the account is banned or deleted).
+    /// Invalidates every earlier unused link for the address. When email delivery is
+    /// configured, the mail is queued in the same transaction. Emits `magic_link_requested`
+    /// (with the raw token) after commit.
+    ///
+    /// # Errors
+    /// 400 `invalid_email`.
+    pub async fn create_magic_link_token(&self, email: &str) -> AuthResult<Option<String>> {
+        self.request_magic_link(email, None).await
+    }
+
+    /// `POST /auth/magic-link`: like [`AuthFort::create_magic_link_token`] with an optional
+    /// `redirect_to` (checked against `links.allowed_redirects`). The caller answers the same
+    /// whatever the result, so the response reveals nothing about the address.
+    ///
+    /// # Errors
+    /// 400 `invalid_email`, 400 `invalid_redirect`.
+    pub async fn request_magic_link(&self, email: &str, redirect_to: Option<&str>) -> AuthResult<Option<String>> {
+        let config = &self.inner.config;
+        let email = validation::normalize_email(email).map_err(field)?;
+        let redirect_to = redirect_to
+            .filter(|r| !r.is_empty())
+            .map(|r| links::validate_redirect(config, r))
+            .transpose()?;
+        let store = &self.inner.store;
+        let user = store.user_by_email(&email).await?;
+        let user_id = match &user {
+            Some(u) if u.is_active() => Some(u.id),
+            None if config.allow_passwordless_signup => None,
+            _ => {
+                // Same write transaction as the real path, so timing does not tell them apart.
+                store.invalidate_verification_tokens(PURPOSE, &email).await?;
+                return Ok(None);
+            }
+        };
+        let now = self.inner.clock.now();
+        let raw = random_token();
+        let expires_at = now + Duration::seconds(config.magic_link_ttl_seconds as i64);
+        let token = VerificationToken {
+            id: Uuid::new_v4(),
+            user_id,
+            email: email.clone(),
+            purpose: PURPOSE.into(),
+            token_hash: sha256_hex(&raw),
+            redirect_to,
+            expires_at,
+            created_at: now,
+            consumed_at: None,
+        };
+        let link = links::magic_link(config, &raw);
+        // Mail goes to the canonical address we hold, never to the request string.
+        let message = match (&self.inner.mail, &link) {
+            (Some(mail), Some(link)) => {
+                let rendered = mail
+                    .templates
+                    .magic_link(link, &email, config.magic_link_ttl_seconds.div_ceil(60));
+                Some(OutboxMessage {
+                    id: Uuid::new_v4(),
+                    kind: PURPOSE.into(),
+                    recipient: email.clone(),
+                    subject: Some(rendered.subject),
+                    body_text: Some(rendered.text),
+                    body_html: Some(rendered.html),
+                    token_id: Some(token.id),
+                    expires_at: Some(expires_at),
+                    status: "pending".into(),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    locked_until: None,
+                    last_error: None,
+                    created_at: now,
+                    sent_at: None,
+                })
+            }
+            _ => None,
+        };
+        store.create_verification_token(&token, message.as_ref()).await?;
+        if let Some(mail) = &self.inner.mail {
+            mail.wake.notify_one();
+        }
+        self.emit(vec![Event::MagicLinkRequested(MagicLinkRequested {
+            timestamp: now,
+            user_id,
+            email,
+            token: SecretToken::new(raw.clone()),
+            link: link.map(SecretToken::new),
+        })]);
+        Ok(Some(raw))
+    }
+
+    /// Redeems a magic link and signs the user in (a new session, `amr: ["email_link"]`).
+    /// Single use even under concurrency; proves the address (`email_verified = true`), and on
+    /// the first proof revokes earlier sessions and clears a password set before it (see
+    /// `unverified_account_claimed`). With passwordless signup on, a link for an address
+    /// without an account creates it.
+    ///
+    /// # Errors
+    /// 400 `invalid_magic_link` (unknown, used, expired, or the user is gone), 403 `user_banned`.
+    pub async fn verify_magic_link(&self, token: &str, client: &ClientInfo) -> AuthResult<MagicLinkSignIn> {
+        let invalid = || {
+            AuthError::rejected(
+                RejectKind::BadRequest,
+                "invalid_magic_link",
+                "Invalid or expired magic link",
+            )
+        };
+        if token.is_empty() || token.len() > 512 {
+            return Err(invalid());
+        }
+        let now = self.inner.clock.now();
+        let session_id = Uuid::new_v4();
+        let raw_refresh = random_token();
+        let expires_at = self.refresh_expiry(now);
+        // MFA hook point: once TOTP exists, a user with MFA enabled must get the login MFA
+        // challenge here instead of a session (spec decision 6).
+        let redeem = RedeemMagicLink {
+            token_hash: sha256_hex(token),
+            now,
+            allow_signup: self.inner.config.allow_passwordless_signup,
+            new_user_id: Uuid::new_v4(),
+            session: Session {
+                id: session_id,
+                user_id: Uuid::nil(),
+                created_at: now,
+                ip_address: client.ip_address.clone(),
+                user_agent: client.user_agent.clone(),
+                amr: vec![Amr::EmailLink],
+                expires_at,
+                revoked_at: None,
+            },
+            refresh: NewRefreshToken {
+                id: session_id,
+                user_id: Uuid::nil(),
+                session_id,
+                token_hash: sha256_hex(&raw_refresh),
+                expires_at,
+                created_at: now,
+            },
+        };
+        let redeemed = match self.inner.store.redeem_magic_link(&redeem).await? {
+            RedeemOutcome::Invalid => return Err(invalid()),
+            RedeemOutcome::Banned => return Err(AuthError::user_banned()),
+            RedeemOutcome::SignedIn(r) => r,
+        };
+        let user = &redeemed.user;
+        let response = self.respond(user, &redeemed.session, raw_refresh, now).await?;
+        let mut events = Vec::new();
+        if redeemed.created {
+            events.push(Event::UserCreated(UserCreated {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+                name: None,
+                provider: "magic_link".into(),
+            }));
+        }
+        if redeemed.verified_now {
+            events.push(Event::EmailVerified(UserEmail {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+            }));
+        }
+        if redeemed.sessions_revoked > 0 || redeemed.password_cleared {
+            tracing::warn!(user_id = %user.id, sessions = redeemed.sessions_revoked, password_cleared = redeemed.password_cleared,
+                "first proof of an unverified address: earlier credentials revoked");
+            if redeemed.sessions_revoked > 0 {
+                events.push(Event::SessionRevoked(SessionRevoked {
+                    timestamp: now,
+                    user_id: user.id,
+                    session_id: None,
+                    revoke_all: true,
+                }));
+            }
+            events.push(Event::UnverifiedAccountClaimed(UnverifiedAccountClaimed {
+                timestamp: now,
+                user_id: user.id,
+                sessions_revoked: redeemed.sessions_revoked,
+                password_cleared: redeemed.password_cleared,
+            }));
+        }
+        events.push(Event::MagicLinkLogin(UserEmail {
+            timestamp: now,
+            user_id: user.id,
+            email: user.email.clone(),
+        }));
+        events.push(Event::Login(Login {
+            timestamp: now,
+            user_id: user.id,
+            email: user.email.clone(),
+            provider: "magic_link".into(),
+            ip_address: client.ip_address.clone(),
+            user_agent: client.user_agent.clone(),
+        }));
+        self.emit(events);
+        Ok(MagicLinkSignIn {
+            response,
+            redirect_to: redeemed.redirect_to.clone(),
+        })
+    }
+}

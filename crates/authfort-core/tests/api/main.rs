@@ -1,0 +1,13 @@
+//! Library API tests: the `AuthFort` operations end to end, on SQLite and on PostgreSQL.
+
+mod common;
+
+mod authenticate;
+mod hooks;
+mod keys;
+mod login;
+mod multi_instance;
+mod refresh;
+mod sessions;
+mod signup;
+mod tokens;

@@ -1,0 +1,14 @@
+//! Store conformance suite: every check runs against the `Store` trait on SQLite and on
+//! PostgreSQL (via `on_both_backends!`), so both implementations must agree exactly.
+
+mod common;
+
+mod bans;
+mod concurrency;
+mod roles;
+mod rotation;
+mod sessions;
+mod signing_keys;
+mod text;
+mod timestamps;
+mod users;
