@@ -58,10 +58,7 @@ async fn request_answers_the_same_for_every_kind_of_address(backend: Backend) {
         bodies.push(r.text);
     }
     let expected = json!({ "message": REQUESTED }).to_string();
-    assert!(
-        bodies.iter().all(|b| *b == expected),
-        "{bodies:?}"
-    );
+    assert!(bodies.iter().all(|b| *b == expected), "{bodies:?}");
     app.post("/auth/magic-link", json!({"email": "not-an-email"}))
         .await
         .assert_error(400, "invalid_email");
