@@ -57,6 +57,12 @@ impl Default for ServerConfig {
                     transport: "log".into(),
                     ..Default::default()
                 },
+                // Browsers sign in through the confirm page, so cookies are on (tokens are
+                // still in every JSON body for API clients).
+                cookie: authfort_core::CookieConfig {
+                    enabled: true,
+                    ..Default::default()
+                },
                 ..AuthConfig::default()
             },
         }

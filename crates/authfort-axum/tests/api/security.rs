@@ -1,0 +1,150 @@
+//! Cross-cutting properties: CORS, the bounded hashing pool, and no secret in logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use authfort_core::config::PasswordHashingConfig;
+use authfort_test_support::{on_both_backends, Backend};
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::json;
+
+use crate::helpers::{tokens, TestApp};
+
+async fn cors_allows_only_configured_origins_with_credentials(backend: Backend) {
+    let app = TestApp::with_config(backend, |c| c.cors.allowed_origins = vec!["https://app.example.test".into()]).await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/auth/login")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let ok = app.send(preflight("https://app.example.test")).await;
+    assert_eq!(ok.headers["access-control-allow-origin"], "https://app.example.test");
+    assert_eq!(ok.headers["access-control-allow-credentials"], "true");
+    let evil = app.send(preflight("https://evil.test")).await;
+    assert!(evil.headers.get("access-control-allow-origin").is_none());
+    let r = app
+        .post_with(
+            "/auth/login",
+            json!({"email": "x@example.com", "password": "whatever!"}),
+            &[("origin", "https://app.example.test")],
+        )
+        .await;
+    assert_eq!(r.headers["access-control-allow-origin"], "https://app.example.test");
+}
+
+async fn a_login_burst_does_not_starve_other_requests(backend: Backend) {
+    // Real argon2id cost, one hash at a time.
+    let app = Arc::new(
+        TestApp::with_config(backend, |c| {
+            c.password_hashing = PasswordHashingConfig {
+                max_concurrent: 1,
+                ..PasswordHashingConfig::default()
+            }
+        })
+        .await,
+    );
+    let (access, _) = tokens(&app.signup("burst@example.com").await);
+    let mut burst = Vec::new();
+    for _ in 0..6 {
+        let app = app.clone();
+        burst.push(tokio::spawn(async move {
+            app.post("/auth/login", json!({"email": "burst@example.com", "password": "correct horse battery"}))
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let t = Instant::now();
+        assert_eq!(app.me(&access).await.status.as_u16(), 200);
+        assert_eq!(app.get("/healthz", &[]).await.status.as_u16(), 200);
+        worst = worst.max(t.elapsed());
+    }
+    for b in burst {
+        assert_eq!(b.await.unwrap(), 200);
+    }
+    assert!(worst < Duration::from_millis(500), "other requests waited {worst:?}");
+}
+
+on_both_backends!(
+    cors_allows_only_configured_origins_with_credentials,
+    a_login_burst_does_not_starve_other_requests,
+);
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn no_secret_reaches_the_logs(backend: Backend) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::with_config(backend, |c| {
+        c.public_url = Some("https://auth.example.test".into());
+        c.cookie.enabled = true;
+    })
+    .await;
+    let password = "Sup3r-secret-passphrase";
+    let signup = app.post("/auth/signup", json!({"email": "logs@example.com", "password": password})).await;
+    let (access, refresh) = tokens(&signup.body);
+    let rotated = app.post("/auth/refresh", json!({"refresh_token": refresh})).await;
+    let (_, refresh2) = tokens(&rotated.body);
+    app.post("/auth/refresh", json!({"refresh_token": refresh})).await; // reuse: logged as a warning
+    app.post("/auth/login", json!({"email": "logs@example.com", "password": "wrong-but-secret-pw"}))
+        .await;
+    let token = app.auth.create_magic_link_token("logs@example.com").await.unwrap().unwrap();
+    let signed_in = app.post("/auth/magic-link/verify", json!({ "token": token })).await;
+    app.post("/auth/magic-link/verify", json!({ "token": token })).await;
+    app.auth.flush_events().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("reuse detected"), "the subscriber captured the flows' logs");
+    let signature = access.rsplit('.').next().unwrap();
+    for secret in [
+        password,
+        "wrong-but-secret-pw",
+        signature,
+        refresh.as_str(),
+        refresh2.as_str(),
+        token.as_str(),
+        tokens(&signed_in.body).1.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_sqlite() {
+    no_secret_reaches_the_logs(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_postgres() {
+    if authfort_test_support::skip_postgres() {
+        return;
+    }
+    no_secret_reaches_the_logs(Backend::Postgres).await;
+}
