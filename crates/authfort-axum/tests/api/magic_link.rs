@@ -388,7 +388,31 @@ async fn tokens_are_stored_only_as_hashes(backend: Backend) {
         .is_none());
 }
 
+async fn links_ignore_host_and_forwarded_headers(backend: Backend) {
+    let app = app(backend, |_| {}).await;
+    let seen = capture(&app);
+    app.signup("host@example.com").await;
+    app.post_with(
+        "/auth/magic-link",
+        json!({"email": "host@example.com"}),
+        &[
+            ("host", "evil.test"),
+            ("x-forwarded-host", "evil.test"),
+            ("forwarded", "host=evil.test;proto=http"),
+            ("x-forwarded-proto", "http"),
+        ],
+    )
+    .await;
+    app.auth.flush_events().await;
+    let link = seen.lock().unwrap()[0].1.clone().unwrap();
+    assert!(
+        link.starts_with("https://auth.example.test/auth/magic-link/confirm#token="),
+        "{link}"
+    );
+}
+
 on_both_backends!(
+    links_ignore_host_and_forwarded_headers,
     request_answers_the_same_for_every_kind_of_address,
     link_signs_in_once_with_email_link_amr_and_verifies_the_address,
     a_new_request_invalidates_earlier_links,

@@ -38,12 +38,17 @@ async fn link_mailed_over_smtp_completes_the_sign_in(backend: Backend) {
     let app = smtp_app(backend, &sink, |_| {}).await;
     app.signup("mail@example.com").await;
     // The address is taken from our row, whatever the request's spelling.
-    let r = app.post("/auth/magic-link", json!({"email": "  MAIL@Example.com "})).await;
+    let r = app
+        .post("/auth/magic-link", json!({"email": "  MAIL@Example.com "}))
+        .await;
     assert_eq!(r.status.as_u16(), 200);
     let mail = sink.wait_for(1, Duration::from_secs(10)).await.remove(0);
     assert_eq!(mail.to, ["mail@example.com"]);
     let text = mail.decoded_text();
-    assert!(text.contains("https://auth.example.test/auth/magic-link/confirm#token="), "{text}");
+    assert!(
+        text.contains("https://auth.example.test/auth/magic-link/confirm#token="),
+        "{text}"
+    );
     let token = token_from_link(&text);
     assert_eq!(token.len(), 86);
     let signed_in = app.post("/auth/magic-link/verify", json!({ "token": token })).await;
@@ -60,8 +65,10 @@ async fn unknown_addresses_get_no_mail(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = smtp_app(backend, &sink, |_| {}).await;
     app.signup("known@example.com").await;
-    app.post("/auth/magic-link", json!({"email": "stranger@example.com"})).await;
-    app.post("/auth/magic-link", json!({"email": "known@example.com"})).await;
+    app.post("/auth/magic-link", json!({"email": "stranger@example.com"}))
+        .await;
+    app.post("/auth/magic-link", json!({"email": "known@example.com"}))
+        .await;
     let mails = sink.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), 1);
@@ -73,7 +80,8 @@ async fn a_refused_first_attempt_is_retried(backend: Backend) {
     sink.refuse_next(1);
     let app = smtp_app(backend, &sink, |_| {}).await;
     app.signup("retry@example.com").await;
-    app.post("/auth/magic-link", json!({"email": "retry@example.com"})).await;
+    app.post("/auth/magic-link", json!({"email": "retry@example.com"}))
+        .await;
     // First attempt refused (4xx): the message waits for its backoff on our clock.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -90,7 +98,10 @@ async fn a_refused_first_attempt_is_retried(backend: Backend) {
     assert_eq!(mails.len(), 1);
     let token = token_from_link(&mails[0].decoded_text());
     assert_eq!(
-        app.post("/auth/magic-link/verify", json!({ "token": token })).await.status.as_u16(),
+        app.post("/auth/magic-link/verify", json!({ "token": token }))
+            .await
+            .status
+            .as_u16(),
         200
     );
 }
@@ -104,7 +115,9 @@ async fn a_stalled_smtp_server_does_not_slow_requests_down(backend: Backend) {
     let mut unknown = Vec::new();
     for i in 0..5 {
         let t = Instant::now();
-        let r = app.post("/auth/magic-link", json!({"email": "stalled@example.com"})).await;
+        let r = app
+            .post("/auth/magic-link", json!({"email": "stalled@example.com"}))
+            .await;
         known.push(t.elapsed());
         assert_eq!(r.status.as_u16(), 200);
         let t = Instant::now();
@@ -115,7 +128,10 @@ async fn a_stalled_smtp_server_does_not_slow_requests_down(backend: Backend) {
         assert_eq!(r.status.as_u16(), 200);
     }
     let slowest = known.iter().chain(&unknown).max().unwrap();
-    assert!(*slowest < Duration::from_millis(1000), "known {known:?} unknown {unknown:?}");
+    assert!(
+        *slowest < Duration::from_millis(1000),
+        "known {known:?} unknown {unknown:?}"
+    );
 }
 
 async fn a_webhook_receives_signed_messages(backend: Backend) {
@@ -140,7 +156,10 @@ async fn a_webhook_receives_signed_messages(backend: Backend) {
     assert_eq!(body["to"], "hook@example.com");
     let token = token_from_link(body["text"].as_str().unwrap());
     assert_eq!(
-        app.post("/auth/magic-link/verify", json!({ "token": token })).await.status.as_u16(),
+        app.post("/auth/magic-link/verify", json!({ "token": token }))
+            .await
+            .status
+            .as_u16(),
         200
     );
 }

@@ -13,7 +13,10 @@ use serde_json::json;
 use crate::helpers::{tokens, TestApp};
 
 async fn cors_allows_only_configured_origins_with_credentials(backend: Backend) {
-    let app = TestApp::with_config(backend, |c| c.cors.allowed_origins = vec!["https://app.example.test".into()]).await;
+    let app = TestApp::with_config(backend, |c| {
+        c.cors.allowed_origins = vec!["https://app.example.test".into()]
+    })
+    .await;
     let preflight = |origin: &str| {
         Request::builder()
             .method("OPTIONS")
@@ -55,10 +58,13 @@ async fn a_login_burst_does_not_starve_other_requests(backend: Backend) {
     for _ in 0..6 {
         let app = app.clone();
         burst.push(tokio::spawn(async move {
-            app.post("/auth/login", json!({"email": "burst@example.com", "password": "correct horse battery"}))
-                .await
-                .status
-                .as_u16()
+            app.post(
+                "/auth/login",
+                json!({"email": "burst@example.com", "password": "correct horse battery"}),
+            )
+            .await
+            .status
+            .as_u16()
         }));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -108,20 +114,36 @@ async fn no_secret_reaches_the_logs(backend: Backend) {
     })
     .await;
     let password = "Sup3r-secret-passphrase";
-    let signup = app.post("/auth/signup", json!({"email": "logs@example.com", "password": password})).await;
+    let signup = app
+        .post(
+            "/auth/signup",
+            json!({"email": "logs@example.com", "password": password}),
+        )
+        .await;
     let (access, refresh) = tokens(&signup.body);
     let rotated = app.post("/auth/refresh", json!({"refresh_token": refresh})).await;
     let (_, refresh2) = tokens(&rotated.body);
     app.post("/auth/refresh", json!({"refresh_token": refresh})).await; // reuse: logged as a warning
-    app.post("/auth/login", json!({"email": "logs@example.com", "password": "wrong-but-secret-pw"}))
-        .await;
-    let token = app.auth.create_magic_link_token("logs@example.com").await.unwrap().unwrap();
+    app.post(
+        "/auth/login",
+        json!({"email": "logs@example.com", "password": "wrong-but-secret-pw"}),
+    )
+    .await;
+    let token = app
+        .auth
+        .create_magic_link_token("logs@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     let signed_in = app.post("/auth/magic-link/verify", json!({ "token": token })).await;
     app.post("/auth/magic-link/verify", json!({ "token": token })).await;
     app.auth.flush_events().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("reuse detected"), "the subscriber captured the flows' logs");
+    assert!(
+        logs.contains("reuse detected"),
+        "the subscriber captured the flows' logs"
+    );
     let signature = access.rsplit('.').next().unwrap();
     for secret in [
         password,
