@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::cookies::{append_clear_cookies, read_cookie};
 use crate::error::ApiError;
-use crate::json::{Fields, JsonBody};
+use crate::json::JsonBody;
+use crate::routes::body_refresh_token;
 use crate::state::AuthState;
 
 pub(crate) async fn logout(
@@ -14,9 +15,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let mut f = Fields::of(body, false)?;
-    let from_body = f.optional("refresh_token").filter(|t| !t.is_empty());
-    f.finish()?;
+    let from_body = body_refresh_token(body)?;
     let cookie = &state.auth.config().cookie;
     let token = from_body.or_else(|| {
         cookie

@@ -18,6 +18,14 @@ use axum::Json;
 use crate::cookies::append_auth_cookies;
 use crate::state::AuthState;
 
+/// The optional `{"refresh_token": …}` body of `/refresh` and `/logout` (empty counts as absent).
+pub(crate) fn body_refresh_token(body: crate::json::JsonBody) -> Result<Option<String>, crate::error::ApiError> {
+    let mut f = crate::json::Fields::of(body, false)?;
+    let token = f.optional("refresh_token").filter(|t| !t.is_empty());
+    f.finish()?;
+    Ok(token)
+}
+
 /// A token-issuing response: JSON body, `Cache-Control: no-store`, and in cookie mode the
 /// two auth cookies.
 pub(crate) fn token_response<B: serde::Serialize>(

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use crate::client::Client;
 use crate::cookies::{append_clear_cookies, read_cookie};
 use crate::error::ApiError;
-use crate::json::{Fields, JsonBody};
-use crate::routes::token_response;
+use crate::json::JsonBody;
+use crate::routes::{body_refresh_token, token_response};
 use crate::state::AuthState;
 
 pub(crate) async fn refresh(
@@ -18,9 +18,7 @@ pub(crate) async fn refresh(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let mut f = Fields::of(body, false)?;
-    let from_body = f.optional("refresh_token").filter(|t| !t.is_empty());
-    f.finish()?;
+    let from_body = body_refresh_token(body)?;
     let cookie = &state.auth.config().cookie;
     // Body token first; the cookie pair (refresh + access for the cross-check) only in cookie mode.
     let (token, access) = match from_body {

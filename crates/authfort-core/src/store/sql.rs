@@ -396,20 +396,7 @@ macro_rules! impl_sql_store {
                 token: &$crate::store::NewRefreshToken,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(session.id)
-                .bind(session.user_id)
-                .bind(Ts(session.created_at))
-                .bind(&session.ip_address)
-                .bind(&session.user_agent)
-                .bind(amr_column(&session.amr))
-                .bind(Ts(session.expires_at))
-                .execute(&mut *tx)
-                .await?;
-                insert_refresh_in(&mut tx, token).await?;
+                insert_session_in(&mut tx, session, token).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -702,20 +689,7 @@ macro_rules! impl_sql_store {
                 session.user_id = user.id;
                 let mut refresh = r.refresh.clone();
                 refresh.user_id = user.id;
-                sqlx::query(
-                    "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(session.id)
-                .bind(session.user_id)
-                .bind(Ts(session.created_at))
-                .bind(&session.ip_address)
-                .bind(&session.user_agent)
-                .bind(amr_column(&session.amr))
-                .bind(Ts(session.expires_at))
-                .execute(&mut *tx)
-                .await?;
-                insert_refresh_in(&mut tx, &refresh).await?;
+                insert_session_in(&mut tx, &session, &refresh).await?;
                 tx.commit().await?;
                 Ok(RedeemOutcome::SignedIn(Box::new(Redeemed {
                     user,
@@ -877,6 +851,28 @@ macro_rules! impl_sql_store {
                 .await?
                 .rows_affected())
             }
+        }
+
+        /// Inserts a session and its first refresh token.
+        async fn insert_session_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            session: &$crate::model::Session,
+            token: &$crate::store::NewRefreshToken,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(session.id)
+            .bind(session.user_id)
+            .bind(Ts(session.created_at))
+            .bind(&session.ip_address)
+            .bind(&session.user_agent)
+            .bind(amr_column(&session.amr))
+            .bind(Ts(session.expires_at))
+            .execute(&mut **tx)
+            .await?;
+            insert_refresh_in(tx, token).await
         }
 
         /// Deletes the unused tokens of a purpose for an address; returns their ids.
