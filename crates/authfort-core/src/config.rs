@@ -55,6 +55,8 @@ pub struct AuthConfig {
     pub links: LinksConfig,
     /// Email delivery.
     pub email: EmailConfig,
+    /// The admin HTTP API.
+    pub admin: AdminConfig,
 }
 
 impl Default for AuthConfig {
@@ -78,6 +80,7 @@ impl Default for AuthConfig {
             public_url: None,
             links: LinksConfig::default(),
             email: EmailConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -224,6 +227,23 @@ impl std::fmt::Debug for EmailConfig {
     }
 }
 
+/// The admin HTTP API (`/admin`).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminConfig {
+    /// Bearer key for `/admin` (at least 32 characters). Unset: only access tokens whose user
+    /// holds the `admin` role can use the admin API.
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
 /// `scheme://user:***@host…` for display.
 pub fn redact_userinfo(url: &str) -> String {
     match url::Url::parse(url) {
@@ -329,6 +349,9 @@ impl AuthConfig {
                 "cookie.refresh_cookie_name",
                 "must differ from cookie.access_cookie_name",
             ));
+        }
+        if self.admin.api_key.as_deref().is_some_and(|k| k.len() < 32) {
+            return Err(bad("admin.api_key", "must be at least 32 characters"));
         }
         self.validate_links()?;
         self.validate_email()?;

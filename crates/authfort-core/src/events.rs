@@ -214,6 +214,30 @@ pub struct UnverifiedAccountClaimed {
     pub password_cleared: bool,
 }
 
+/// `user_updated`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserUpdated {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// The fields that were supplied.
+    pub fields: Vec<String>,
+}
+
+/// `user_deleted`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserDeleted {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// The address the user had before deletion.
+    pub email: String,
+    /// Whether the row was removed (hard) or anonymised (soft).
+    pub hard: bool,
+}
+
 /// Every event AuthFort emits.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -250,6 +274,10 @@ pub enum Event {
     EmailVerified(UserEmail),
     /// An unverified account was claimed by the first proof of its address.
     UnverifiedAccountClaimed(UnverifiedAccountClaimed),
+    /// A user's profile was changed.
+    UserUpdated(UserUpdated),
+    /// A user was deleted.
+    UserDeleted(UserDeleted),
 }
 
 /// The name of an event, used to register hooks.
@@ -288,6 +316,10 @@ pub enum EventKind {
     EmailVerified,
     /// `unverified_account_claimed`
     UnverifiedAccountClaimed,
+    /// `user_updated`
+    UserUpdated,
+    /// `user_deleted`
+    UserDeleted,
 }
 
 impl EventKind {
@@ -309,6 +341,8 @@ impl EventKind {
         EventKind::MagicLinkLogin,
         EventKind::EmailVerified,
         EventKind::UnverifiedAccountClaimed,
+        EventKind::UserUpdated,
+        EventKind::UserDeleted,
     ];
 
     /// The reference's snake_case name.
@@ -330,6 +364,8 @@ impl EventKind {
             EventKind::MagicLinkLogin => "magic_link_login",
             EventKind::EmailVerified => "email_verified",
             EventKind::UnverifiedAccountClaimed => "unverified_account_claimed",
+            EventKind::UserUpdated => "user_updated",
+            EventKind::UserDeleted => "user_deleted",
         }
     }
 
@@ -359,6 +395,8 @@ impl Event {
             Event::MagicLinkLogin(_) => EventKind::MagicLinkLogin,
             Event::EmailVerified(_) => EventKind::EmailVerified,
             Event::UnverifiedAccountClaimed(_) => EventKind::UnverifiedAccountClaimed,
+            Event::UserUpdated(_) => EventKind::UserUpdated,
+            Event::UserDeleted(_) => EventKind::UserDeleted,
         }
     }
 }

@@ -34,10 +34,12 @@ pub mod validation;
 
 pub use auth::{AuthFort, AuthFortBuilder};
 pub use authfort_verifier::{AccessClaims, Amr, Jwk, JwkSet};
-pub use config::{AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig};
+pub use config::{AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig};
 pub use error::{AuthError, AuthResult, RejectKind};
 pub use model::{AuthResponse, AuthTokens, ClientInfo, UserResponse};
 pub use service::current_user::CurrentUser;
 pub use service::login::SignIn;
 pub use service::magic_link::MagicLinkSignIn;
 pub use service::signup::CreateUser;
+pub use service::users::{ListUsersResponse, SessionInfo, UpdateUser};
+pub use store::{UserQuery, UserSort};

@@ -6,7 +6,7 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult};
-use crate::events::{Event, KeyRotated, RoleChanged, SessionRevoked, UserRef};
+use crate::events::{Event, KeyRotated, RoleChanged, UserRef};
 use crate::model::UserResponse;
 use crate::AuthFort;
 
@@ -100,22 +100,6 @@ impl AuthFort {
     /// `Unavailable` if the database fails.
     pub async fn get_roles(&self, user_id: Uuid) -> AuthResult<Vec<String>> {
         Ok(self.inner.store.roles(user_id).await?)
-    }
-
-    /// Revokes every session of a user (does not bump the token version). Emits `session_revoked`.
-    ///
-    /// # Errors
-    /// `Unavailable` if the database fails.
-    pub async fn revoke_all_sessions(&self, user_id: Uuid) -> AuthResult<u64> {
-        let now = self.inner.clock.now();
-        let n = self.inner.store.revoke_user_sessions(user_id, now).await?;
-        self.emit(vec![Event::SessionRevoked(SessionRevoked {
-            timestamp: now,
-            user_id,
-            session_id: None,
-            revoke_all: true,
-        })]);
-        Ok(n)
     }
 
     /// Makes a new signing key current; the old one stays in the JWKS for

@@ -10,3 +10,4 @@ pub(crate) mod magic_link;
 pub(crate) mod refresh;
 pub(crate) mod session;
 pub(crate) mod signup;
+pub(crate) mod users;

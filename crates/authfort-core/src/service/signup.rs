@@ -4,7 +4,7 @@ use authfort_verifier::Amr;
 use uuid::Uuid;
 
 use crate::error::{AuthError, AuthResult, RejectKind};
-use crate::events::{Event, Login, UserCreated};
+use crate::events::{Event, Login, UserCreated, UserEmail};
 use crate::model::{AuthResponse, ClientInfo, NewUser, User};
 use crate::store::StoreError;
 use crate::validation::{self, FieldError};
@@ -76,7 +76,65 @@ impl AuthFort {
         self.create_user_from(input, client).await
     }
 
+    /// Creates a user with a password without signing them in (admin and CLI use). Emits
+    /// `user_created` (and `email_verified` when created verified).
+    ///
+    /// # Errors
+    /// As [`AuthFort::create_user`].
+    pub async fn admin_create_user(&self, input: CreateUser) -> AuthResult<crate::model::UserResponse> {
+        let user = self.insert_password_user(input).await?;
+        let now = self.inner.clock.now();
+        let mut events = vec![Event::UserCreated(UserCreated {
+            timestamp: now,
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            provider: "email".into(),
+        })];
+        if user.email_verified {
+            events.push(Event::EmailVerified(UserEmail {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+            }));
+        }
+        self.emit(events);
+        Ok(crate::model::UserResponse::new(&user, Vec::new(), None, false))
+    }
+
     async fn create_user_from(&self, input: CreateUser, client: &ClientInfo) -> AuthResult<AuthResponse> {
+        let user = self.insert_password_user(input).await?;
+        let now = self.inner.clock.now();
+        let response = self.start_session(&user, vec![Amr::Pwd], client).await?;
+        let mut events = vec![
+            Event::UserCreated(UserCreated {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+                name: user.name.clone(),
+                provider: "email".into(),
+            }),
+            Event::Login(Login {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+                provider: "email".into(),
+                ip_address: client.ip_address.clone(),
+                user_agent: client.user_agent.clone(),
+            }),
+        ];
+        if user.email_verified {
+            events.push(Event::EmailVerified(UserEmail {
+                timestamp: now,
+                user_id: user.id,
+                email: user.email.clone(),
+            }));
+        }
+        self.emit(events);
+        Ok(response)
+    }
+
+    async fn insert_password_user(&self, input: CreateUser) -> AuthResult<User> {
         let cfg = &self.inner.config;
         let email = validation::normalize_email(&input.email).map_err(field)?;
         validation::check_password(&input.password, cfg.min_password_length, cfg.max_password_length).map_err(field)?;
@@ -107,31 +165,12 @@ impl AuthFort {
         };
         let new = NewUser {
             user: user.clone(),
-            account: Some(("email".into(), email.clone())),
+            account: Some(("email".into(), email)),
         };
         match self.inner.store.insert_user(&new).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(AuthError::user_exists()),
-            Err(e) => return Err(e.into()),
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict(_)) => Err(AuthError::user_exists()),
+            Err(e) => Err(e.into()),
         }
-        let response = self.start_session(&user, vec![Amr::Pwd], client).await?;
-        self.emit(vec![
-            Event::UserCreated(UserCreated {
-                timestamp: now,
-                user_id: user.id,
-                email: email.clone(),
-                name: user.name.clone(),
-                provider: "email".into(),
-            }),
-            Event::Login(Login {
-                timestamp: now,
-                user_id: user.id,
-                email,
-                provider: "email".into(),
-                ip_address: client.ip_address.clone(),
-                user_agent: client.user_agent.clone(),
-            }),
-        ]);
-        Ok(response)
     }
 }

@@ -73,6 +73,66 @@ pub enum Backend {
     Postgres,
 }
 
+/// Filters, paging and order for [`Store::list_users`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Case-insensitive substring of the email or name (`%`/`_` match literally).
+    pub query: Option<String>,
+    /// Only users holding this role.
+    pub role: Option<String>,
+    /// Only banned (true) or not banned (false) users.
+    pub banned: Option<bool>,
+    /// Include soft-deleted users.
+    pub include_deleted: bool,
+    /// Page size (capped at 500).
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+    /// `created_at`, `email` or `name`.
+    pub sort_by: UserSort,
+    /// Ascending instead of descending.
+    pub ascending: bool,
+}
+
+impl Default for UserQuery {
+    fn default() -> Self {
+        UserQuery {
+            query: None,
+            role: None,
+            banned: None,
+            include_deleted: false,
+            limit: 50,
+            offset: 0,
+            sort_by: UserSort::CreatedAt,
+            ascending: false,
+        }
+    }
+}
+
+/// Sort key of [`UserQuery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    /// Creation time.
+    CreatedAt,
+    /// Email.
+    Email,
+    /// Name.
+    Name,
+}
+
+/// Profile changes: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// Display name.
+    pub name: Option<Option<String>>,
+    /// Avatar URL.
+    pub avatar_url: Option<Option<String>>,
+    /// Phone.
+    pub phone: Option<Option<String>>,
+    /// Verified flag.
+    pub email_verified: Option<bool>,
+}
+
 /// A new refresh-token row.
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken {
@@ -116,6 +176,14 @@ pub trait Store: Send + Sync + 'static {
     async fn add_role(&self, user_id: Uuid, role: &str, bump: bool, now: OffsetDateTime) -> StoreResult<bool>;
     /// Removes a role (idempotent); bumps the token version when `bump`. False if no such user.
     async fn remove_role(&self, user_id: Uuid, role: &str, bump: bool, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Users matching `query` (one page) and the total count before paging.
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<(Vec<User>, u64)>;
+    /// Applies the given profile changes. `None` if no such user.
+    async fn update_user(&self, user_id: Uuid, update: &UserUpdate, now: OffsetDateTime) -> StoreResult<Option<User>>;
+    /// Deletes a user's roles, sessions, tokens, links and pending mail, then anonymises the row
+    /// (soft) or removes it (hard), in one transaction. Returns the user as it was, or `None`
+    /// if there is no such user or it was already soft-deleted (and `hard` is false).
+    async fn delete_user(&self, user_id: Uuid, hard: bool, now: OffsetDateTime) -> StoreResult<Option<User>>;
     /// Bans (flag, token version + 1, every session revoked, one transaction) or unbans
     /// (flag only). False if no such user.
     async fn set_banned(&self, user_id: Uuid, banned: bool, now: OffsetDateTime) -> StoreResult<bool>;
@@ -138,8 +206,10 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_refresh_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Revokes every token of a session and marks it revoked. Returns tokens newly revoked.
     async fn revoke_session(&self, session_id: Uuid, now: OffsetDateTime) -> StoreResult<u64>;
-    /// Revokes every session of a user. Returns tokens newly revoked.
-    async fn revoke_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<u64>;
+    /// Revokes every session of a user except `except`. Returns tokens newly revoked.
+    async fn revoke_user_sessions(&self, user_id: Uuid, except: Option<Uuid>, now: OffsetDateTime) -> StoreResult<u64>;
+    /// The user's sessions, newest first; `active_only` keeps unrevoked, unexpired ones.
+    async fn sessions_of(&self, user_id: Uuid, active_only: bool, now: OffsetDateTime) -> StoreResult<Vec<Session>>;
     /// Deletes sessions (with their tokens, revoked ones included) whose chain has expired.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
 

@@ -493,12 +493,184 @@ macro_rules! impl_sql_store {
             async fn revoke_user_sessions(
                 &self,
                 user_id: uuid::Uuid,
+                except: Option<uuid::Uuid>,
                 now: time::OffsetDateTime,
             ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.begin_write().await?;
-                let n = revoke_user_sessions_in(&mut tx, user_id, now).await?;
+                let n = match except {
+                    None => revoke_user_sessions_in(&mut tx, user_id, now).await?,
+                    Some(keep) => {
+                        let n = sqlx::query(
+                            "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 \
+                             WHERE user_id = $2 AND revoked = FALSE AND session_id <> $3",
+                        )
+                        .bind(Ts(now))
+                        .bind(user_id)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        sqlx::query(
+                            "UPDATE authfort_sessions SET revoked_at = $1 \
+                             WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3",
+                        )
+                        .bind(Ts(now))
+                        .bind(user_id)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?;
+                        n
+                    }
+                };
                 tx.commit().await?;
                 Ok(n)
+            }
+
+            async fn sessions_of(
+                &self,
+                user_id: uuid::Uuid,
+                active_only: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Vec<$crate::model::Session>> {
+                let filter = if active_only { "AND revoked_at IS NULL AND expires_at > $2" } else { "AND $2 = $2" };
+                let sql = format!(
+                    "SELECT {SESSION_COLUMNS} FROM authfort_sessions WHERE user_id = $1 {filter} \
+                     ORDER BY created_at DESC, id"
+                );
+                let rows: Vec<SessionRow> =
+                    sqlx::query_as(&sql).bind(user_id).bind(Ts(now)).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn list_users(
+                &self,
+                q: &$crate::store::UserQuery,
+            ) -> $crate::store::StoreResult<(Vec<$crate::model::User>, u64)> {
+                fn filters<'a>(b: &mut sqlx::QueryBuilder<'a, $db>, q: &'a $crate::store::UserQuery, pattern: &'a Option<String>) {
+                    b.push(" WHERE 1 = 1");
+                    if !q.include_deleted {
+                        b.push(" AND u.is_deleted = FALSE");
+                    }
+                    if let Some(banned) = q.banned {
+                        b.push(" AND u.banned = ").push_bind(banned);
+                    }
+                    if let Some(p) = pattern {
+                        b.push(" AND (LOWER(u.email) LIKE ")
+                            .push_bind(p.as_str())
+                            .push(" ESCAPE '\\' OR LOWER(COALESCE(u.name, '')) LIKE ")
+                            .push_bind(p.as_str())
+                            .push(" ESCAPE '\\')");
+                    }
+                    if let Some(role) = &q.role {
+                        b.push(" AND EXISTS (SELECT 1 FROM authfort_user_roles r WHERE r.user_id = u.id AND r.role = ")
+                            .push_bind(role.as_str())
+                            .push(")");
+                    }
+                }
+                let pattern = q.query.as_ref().map(|s| {
+                    let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    format!("%{escaped}%")
+                });
+                let mut count = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM authfort_users u");
+                filters(&mut count, q, &pattern);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+                let mut page = sqlx::QueryBuilder::<$db>::new(format!("SELECT {columns} FROM authfort_users u"));
+                filters(&mut page, q, &pattern);
+                let order = match q.sort_by {
+                    $crate::store::UserSort::CreatedAt => "u.created_at",
+                    $crate::store::UserSort::Email => "u.email",
+                    $crate::store::UserSort::Name => "COALESCE(u.name, '')",
+                };
+                let dir = if q.ascending { "ASC" } else { "DESC" };
+                page.push(format!(" ORDER BY {order} {dir}, u.id {dir} LIMIT "))
+                    .push_bind(i64::from(q.limit.min(500)))
+                    .push(" OFFSET ")
+                    .push_bind(i64::try_from(q.offset).unwrap_or(i64::MAX));
+                let rows: Vec<UserRow> = page.build_query_as().fetch_all(&self.pool).await?;
+                Ok((rows.into_iter().map(Into::into).collect(), u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn update_user(
+                &self,
+                user_id: uuid::Uuid,
+                u: &$crate::store::UserUpdate,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+                let mut b = sqlx::QueryBuilder::<$db>::new("UPDATE authfort_users SET updated_at = ");
+                b.push_bind(Ts(now));
+                if let Some(name) = &u.name {
+                    b.push(", name = ").push_bind(name.clone());
+                }
+                if let Some(avatar) = &u.avatar_url {
+                    b.push(", avatar_url = ").push_bind(avatar.clone());
+                }
+                if let Some(phone) = &u.phone {
+                    b.push(", phone = ").push_bind(phone.clone());
+                }
+                if let Some(v) = u.email_verified {
+                    b.push(", email_verified = ").push_bind(v);
+                }
+                b.push(" WHERE id = ").push_bind(user_id);
+                b.push(format!(" RETURNING {USER_COLUMNS}"));
+                let row: Option<UserRow> = b.build_query_as().fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn delete_user(
+                &self,
+                user_id: uuid::Uuid,
+                hard: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+                let mut tx = self.begin_write().await?;
+                let lock = format!("UPDATE authfort_users SET updated_at = updated_at WHERE id = $1 RETURNING {USER_COLUMNS}");
+                let user: Option<$crate::model::User> =
+                    sqlx::query_as::<_, UserRow>(&lock).bind(user_id).fetch_optional(&mut *tx).await?.map(Into::into);
+                let Some(user) = user else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                if user.is_deleted && !hard {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                for sql in [
+                    "DELETE FROM authfort_user_roles WHERE user_id = $1",
+                    "DELETE FROM authfort_refresh_tokens WHERE user_id = $1",
+                    "DELETE FROM authfort_sessions WHERE user_id = $1",
+                    "DELETE FROM authfort_accounts WHERE user_id = $1",
+                    "DELETE FROM authfort_verification_tokens WHERE user_id = $1",
+                ] {
+                    sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+                }
+                sqlx::query("DELETE FROM authfort_verification_tokens WHERE email = $1")
+                    .bind(&user.email)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
+                     last_error = 'user deleted' WHERE recipient = $1 AND status = 'pending'",
+                )
+                .bind(&user.email)
+                .execute(&mut *tx)
+                .await?;
+                if hard {
+                    sqlx::query("DELETE FROM authfort_users WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE authfort_users SET name = 'Deleted user', avatar_url = NULL, phone = NULL, email = $1, \
+                         password_hash = NULL, token_version = token_version + 1, is_deleted = TRUE, deleted_at = $2, \
+                         updated_at = $2 WHERE id = $3",
+                    )
+                    .bind(format!("deleted+{user_id}@deleted.invalid"))
+                    .bind(Ts(now))
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(Some(user))
             }
 
             async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> $crate::store::StoreResult<u64> {

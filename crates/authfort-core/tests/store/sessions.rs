@@ -161,7 +161,7 @@ async fn revoking_all_sessions_of_a_user_leaves_other_users_alone(backend: Backe
 
     // Act
     let n = store
-        .revoke_user_sessions(alice.user.id, T0 + Duration::hours(1))
+        .revoke_user_sessions(alice.user.id, None, T0 + Duration::hours(1))
         .await
         .unwrap();
 
