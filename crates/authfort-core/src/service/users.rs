@@ -153,7 +153,11 @@ impl AuthFort {
             fields.push("email_verified".to_owned());
         }
         if fields.is_empty() {
-            return Err(AuthError::rejected(RejectKind::BadRequest, "no_fields", "No fields to update"));
+            return Err(AuthError::rejected(
+                RejectKind::BadRequest,
+                "no_fields",
+                "No fields to update",
+            ));
         }
         let store = &self.inner.store;
         let before = store

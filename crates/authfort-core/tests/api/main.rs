@@ -11,3 +11,4 @@ mod refresh;
 mod sessions;
 mod signup;
 mod tokens;
+mod users;
