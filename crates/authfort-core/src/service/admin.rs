@@ -142,6 +142,20 @@ impl AuthFort {
         self.inner.keys.cleanup().await
     }
 
+    /// Deletes one-time tokens (magic links, …) that have expired or been used, and delivered
+    /// or dropped mail older than a day. Returns (tokens, messages) deleted.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn cleanup_expired_tokens(&self) -> AuthResult<(u64, u64)> {
+        let now = self.inner.clock.now();
+        Ok(self
+            .inner
+            .store
+            .delete_spent_tokens(now, now - Duration::days(1))
+            .await?)
+    }
+
     /// Deletes sessions whose newest refresh token has expired (revoked tokens are kept
     /// until then, so reuse is still detected). Returns how many sessions.
     ///

@@ -242,6 +242,14 @@ pub trait Store: Send + Sync + 'static {
     async fn complete_outbox_message(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<()>;
     /// Records a failed attempt: retry at `retry_at`, or drop (and scrub) when `None`.
     async fn fail_outbox_message(&self, id: Uuid, error: &str, retry_at: Option<OffsetDateTime>) -> StoreResult<()>;
+    /// Deletes one-time tokens that expired or were consumed before `tokens_before`, and
+    /// delivered or dropped outbox rows (already scrubbed) created before `messages_before`.
+    /// Returns (tokens, messages).
+    async fn delete_spent_tokens(
+        &self,
+        tokens_before: OffsetDateTime,
+        messages_before: OffsetDateTime,
+    ) -> StoreResult<(u64, u64)>;
     /// A message by id.
     async fn outbox_message(&self, id: Uuid) -> StoreResult<Option<OutboxMessage>>;
     /// Every message for a recipient, oldest first (inspection and tests).

@@ -935,6 +935,30 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn delete_spent_tokens(
+                &self,
+                tokens_before: time::OffsetDateTime,
+                messages_before: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<(u64, u64)> {
+                let mut tx = self.begin_write().await?;
+                let tokens = sqlx::query(
+                    "DELETE FROM authfort_verification_tokens WHERE expires_at <= $1 OR consumed_at <= $1",
+                )
+                .bind(Ts(tokens_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let messages = sqlx::query(
+                    "DELETE FROM authfort_outbox WHERE status IN ('sent', 'dropped') AND created_at <= $1",
+                )
+                .bind(Ts(messages_before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok((tokens, messages))
+            }
+
             async fn outbox_message(
                 &self,
                 id: uuid::Uuid,

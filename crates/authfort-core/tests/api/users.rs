@@ -292,4 +292,29 @@ on_both_backends!(
     hard_delete_removes_the_row,
     sessions_are_listed_and_revoked_with_their_owner,
     admin_create_user_starts_no_session,
+    cleanup_removes_spent_one_time_tokens_only,
 );
+
+async fn cleanup_removes_spent_one_time_tokens_only(backend: Backend) {
+    let h = harness(backend).await;
+    create(&h.auth, "clean@example.com").await;
+    let used = h
+        .auth
+        .create_magic_link_token("clean@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    h.auth.verify_magic_link(&used, &ClientInfo::default()).await.unwrap();
+    let live = h
+        .auth
+        .create_magic_link_token("clean@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (tokens, _) = h.auth.cleanup_expired_tokens().await.unwrap();
+    assert_eq!(tokens, 1, "the used link goes, the live one stays");
+    assert!(h.auth.verify_magic_link(&live, &ClientInfo::default()).await.is_ok());
+    h.auth.create_magic_link_token("clean@example.com").await.unwrap();
+    h.clock.advance(time::Duration::minutes(11));
+    assert_eq!(h.auth.cleanup_expired_tokens().await.unwrap().0, 2, "expired and used");
+}
