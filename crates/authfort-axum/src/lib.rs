@@ -22,10 +22,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The admin API ([`admin_router`], nested at `/admin`) is part of [`app`]; embed it with
+//! `.nest("/admin", auth.admin_router())`.
+//!
 //! Or serve the complete standalone app with [`app`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod admin;
 mod client;
 mod cookies;
 mod error;
@@ -37,11 +41,12 @@ mod state;
 use authfort_core::AuthFort;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use admin::{admin_router, AdminPrincipal, ADMIN_ROLE};
 pub use client::{client_ip, Client};
 pub use cookies::{clear_cookie, set_cookie};
 pub use error::{status_of, ApiError};
@@ -49,8 +54,8 @@ pub use extract::{access_token, CurrentUser, RequireRole, RoleSet};
 pub use json::{Fields, JsonBody};
 pub use state::AuthState;
 
-/// The routes to nest under `/auth`: signup, login, refresh, logout, me, and the magic-link
-/// request, verify and confirm page.
+/// The routes to nest under `/auth`: signup, login, refresh, logout, me, the caller's own
+/// sessions (list, revoke one, revoke all), and the magic-link request, verify and confirm page.
 pub fn router(auth: AuthFort) -> Router {
     let page = routes::magic_link::ConfirmPage::render(auth.config().links.success_redirect.as_deref());
     Router::new()
@@ -62,6 +67,9 @@ pub fn router(auth: AuthFort) -> Router {
         .route("/refresh", post(routes::refresh::refresh))
         .route("/logout", post(routes::logout::logout))
         .route("/me", get(routes::me::me))
+        .route("/sessions", get(routes::sessions::list))
+        .route("/sessions/revoke-all", post(routes::sessions::revoke_all))
+        .route("/sessions/{id}", delete(routes::sessions::revoke))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(AuthState::new(auth))
 }
@@ -74,7 +82,7 @@ pub fn well_known_router(auth: AuthFort) -> Router {
         .with_state(AuthState::new(auth))
 }
 
-/// The complete standalone application: `/auth/*`, JWKS, `/healthz`, `/readyz`, JSON 404/405,
+/// The complete standalone application: `/auth/*`, `/admin/*`, JWKS, `/healthz`, `/readyz`, JSON 404/405,
 /// panics turned into a generic 500, and CORS for the configured origins.
 ///
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so client IPs are known.
@@ -85,6 +93,7 @@ pub fn app(auth: AuthFort) -> Router {
         .with_state(AuthState::new(auth.clone()));
     let mut app = Router::new()
         .nest("/auth", router(auth.clone()))
+        .nest("/admin", admin_router(auth.clone()))
         .merge(well_known_router(auth.clone()))
         .merge(health)
         .fallback(|| async { ApiError::not_found() });
@@ -115,7 +124,13 @@ pub fn cors_layer(auth: &AuthFort) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_credentials(true)
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
             .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
             .max_age(std::time::Duration::from_secs(600)),
     )
@@ -127,6 +142,8 @@ pub trait AuthFortRouter {
     fn router(&self) -> Router;
     /// See [`well_known_router`].
     fn well_known_router(&self) -> Router;
+    /// See [`admin_router`].
+    fn admin_router(&self) -> Router;
     /// See [`app`].
     fn app(&self) -> Router;
 }
@@ -137,6 +154,9 @@ impl AuthFortRouter for AuthFort {
     }
     fn well_known_router(&self) -> Router {
         well_known_router(self.clone())
+    }
+    fn admin_router(&self) -> Router {
+        admin_router(self.clone())
     }
     fn app(&self) -> Router {
         app(self.clone())

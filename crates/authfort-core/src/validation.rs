@@ -572,6 +572,36 @@ pub fn check_password(password: &str, min_chars: usize, max_chars: usize) -> Res
     Ok(())
 }
 
+/// Longest role name, in characters (the reference's column size).
+pub const MAX_ROLE_CHARS: usize = 50;
+
+/// A role name: 1 to [`MAX_ROLE_CHARS`] characters, no whitespace or control characters.
+///
+/// ```
+/// use authfort_core::validation::validate_role;
+/// assert!(validate_role("billing:read").is_ok());
+/// assert_eq!(validate_role("two words").unwrap_err().code, "invalid_role");
+/// ```
+///
+/// # Errors
+/// `invalid_role` with a message saying what is wrong.
+pub fn validate_role(role: &str) -> Result<(), FieldError> {
+    let chars = role.chars().count();
+    let message = if chars == 0 {
+        "A role must not be empty".to_owned()
+    } else if chars > MAX_ROLE_CHARS {
+        format!("A role must be at most {MAX_ROLE_CHARS} characters")
+    } else if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        "A role must not contain whitespace or control characters".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(FieldError {
+        code: "invalid_role",
+        message,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! The command line: `authfort serve | migrate | keys rotate | config {example,check}`.
+//! The command line: `authfort serve | migrate | keys rotate | config {example,check} |
+//! user … | sessions … | cleanup`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::Application;
 use crate::config::{self, ServerConfig, EXAMPLE_TOML};
+use crate::manage::{self, SessionsCommand, UserCommand};
 use crate::telemetry;
 
 /// AuthFort: a standalone authentication server (users, passwords, RS256 access tokens,
@@ -34,6 +36,15 @@ pub enum Command {
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Administer users: create, list, show, ban, roles, delete.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// List or revoke a user's sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Delete expired sessions, retired signing keys past their expiry, spent one-time tokens
+    /// and old sent mail; print the counts.
+    Cleanup(ConfigArgs),
 }
 
 /// `authfort keys …`.
@@ -76,6 +87,9 @@ impl Cli {
                 Ok(())
             }
             Command::Config(ConfigCommand::Check(args)) => check(&args),
+            Command::User(command) => manage::user(command).await,
+            Command::Sessions(command) => manage::sessions(command).await,
+            Command::Cleanup(args) => manage::cleanup(&args).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -88,7 +102,7 @@ impl Cli {
 }
 
 /// Loads and validates the configuration, starts logging, and reports unknown keys.
-fn prepare(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
+pub(crate) fn prepare(args: &ConfigArgs) -> anyhow::Result<ServerConfig> {
     let loaded = match config::load(args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -135,15 +149,23 @@ async fn migrate(args: &ConfigArgs) -> anyhow::Result<()> {
 
 async fn rotate_key(args: &ConfigArgs) -> anyhow::Result<()> {
     let config = prepare(args)?;
-    let auth = AuthFort::builder(config.database_url.expose())
-        .config(config.auth)
-        .build()
-        .await
-        .with_context(|| format!("cannot open {}", config.database_url))?;
+    let auth = open_engine(&config).await?;
     let kid = auth.rotate_key().await.context("key rotation failed")?;
     tracing::info!(%kid, "signing key rotated");
     println!("{kid}");
     Ok(())
+}
+
+/// The engine for a one-shot command: the same database and settings as `serve`, but with
+/// `email.transport = "none"` so no mail worker starts (pending mail is left to the server).
+pub(crate) async fn open_engine(config: &ServerConfig) -> anyhow::Result<AuthFort> {
+    let mut auth = config.auth_config();
+    auth.email.transport = "none".into();
+    AuthFort::builder(config.database_url.expose())
+        .config(auth)
+        .build()
+        .await
+        .with_context(|| format!("cannot open {}", config.database_url))
 }
 
 fn check(args: &ConfigArgs) -> anyhow::Result<()> {

@@ -12,6 +12,11 @@
 //! authfort keys rotate [--config PATH]  make a new signing key current, print its kid
 //! authfort config example               print an annotated example configuration
 //! authfort config check [--config PATH] validate the configuration
+//! authfort user create|list|show|ban|unban|add-role|remove-role|delete …
+//!                                       administer users (see `authfort user --help`)
+//! authfort sessions list|revoke-all EMAIL
+//!                                       a user's sessions
+//! authfort cleanup [--config PATH]      delete expired sessions, keys and one-time tokens
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,5 +27,7 @@ pub mod app;
 pub mod cli;
 /// [`config::ServerConfig`] and its layered loading.
 pub mod config;
+/// The administration commands: `user …`, `sessions …`, `cleanup`.
+pub mod manage;
 /// The `tracing` subscriber.
 pub mod telemetry;

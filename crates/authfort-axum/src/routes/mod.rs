@@ -7,6 +7,7 @@ pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod me;
 pub(crate) mod refresh;
+pub(crate) mod sessions;
 pub(crate) mod signup;
 
 use authfort_core::AuthTokens;

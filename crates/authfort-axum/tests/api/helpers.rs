@@ -71,6 +71,11 @@ impl TestApp {
         }
     }
 
+    /// A URL another connection can open to reach this app's database.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
         req.extensions_mut()
             .insert(ConnectInfo("203.0.113.7:5555".parse::<SocketAddr>().unwrap()));

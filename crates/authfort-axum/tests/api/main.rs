@@ -2,13 +2,19 @@
 
 mod helpers;
 
+mod admin_auth;
+mod admin_helpers;
+mod admin_sessions;
+mod admin_users;
 mod cookies;
 mod errors;
+mod fail_closed;
 mod hooks;
 mod magic_link;
 mod magic_link_mail;
 mod me;
 mod refresh;
 mod security;
+mod sessions;
 mod signup_login;
 mod tokens;

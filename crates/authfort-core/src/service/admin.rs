@@ -63,8 +63,9 @@ impl AuthFort {
     /// Adds a role (idempotent). With `immediate`, outstanding access tokens stop working.
     ///
     /// # Errors
-    /// 404 `user_not_found`.
+    /// 400 `invalid_role` (see [`crate::validation::validate_role`]), 404 `user_not_found`.
     pub async fn add_role(&self, user_id: Uuid, role: &str, immediate: bool) -> AuthResult<()> {
+        crate::validation::validate_role(role).map_err(crate::service::signup::field)?;
         let now = self.inner.clock.now();
         if !self.inner.store.add_role(user_id, role, immediate, now).await? {
             return Err(AuthError::user_not_found());

@@ -6,8 +6,8 @@ use crate::events::{Event, Logout};
 use crate::AuthFort;
 
 impl AuthFort {
-    /// Revokes one refresh token (the access token lives until `exp`). Unknown or already
-    /// revoked tokens are ignored. Emits `logout` when a token was revoked.
+    /// Ends the session of a refresh token (the access token lives until `exp`). Unknown or
+    /// already revoked tokens are ignored. Emits `logout` when something was revoked.
     ///
     /// # Errors
     /// `Unavailable` if the database fails.

@@ -158,7 +158,7 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations (idempotent).
     async fn migrate(&self) -> StoreResult<()>;
-    /// Round-trips a trivial query.
+    /// Checks the database answers, is migrated, and holds a current signing key.
     async fn ping(&self) -> StoreResult<()>;
 
     // --- users -------------------------------------------------------------------------

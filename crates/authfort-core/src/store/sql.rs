@@ -231,8 +231,13 @@ macro_rules! impl_sql_store {
             }
 
             async fn ping(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
+                // Reachable is not enough: the schema must be there and a key must sign.
+                sqlx::query("SELECT 1 FROM authfort_users LIMIT 1").execute(&self.pool).await?;
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT kid FROM authfort_signing_keys WHERE is_current = TRUE")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                current.map(|_| ()).ok_or_else(|| $crate::store::StoreError::Backend("no current signing key".into()))
             }
 
             async fn insert_user(&self, new: &$crate::model::NewUser) -> $crate::store::StoreResult<()> {
@@ -360,7 +365,7 @@ macro_rules! impl_sql_store {
                 let bump: i64 = if banned { 1 } else { 0 };
                 let updated = sqlx::query(
                     "UPDATE authfort_users SET banned = $1, token_version = token_version + $2, updated_at = $3 \
-                     WHERE id = $4",
+                     WHERE id = $4 AND is_deleted = FALSE",
                 )
                 .bind(banned)
                 .bind(bump)
@@ -1136,7 +1141,8 @@ macro_rules! impl_sql_store {
         ) -> $crate::store::StoreResult<bool> {
             let inc: i64 = if bump { 1 } else { 0 };
             let n = sqlx::query(
-                "UPDATE authfort_users SET token_version = token_version + $1, updated_at = $2 WHERE id = $3",
+                "UPDATE authfort_users SET token_version = token_version + $1, updated_at = $2 \
+                 WHERE id = $3 AND is_deleted = FALSE",
             )
             .bind(inc)
             .bind(Ts(now))

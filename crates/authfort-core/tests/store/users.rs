@@ -1,10 +1,10 @@
 //! Users: insert, lookups, unique email, account links.
 
 use authfort_core::store::StoreError;
-use authfort_test_support::{on_both_backends, Backend, TestDb};
+use authfort_test_support::{on_both_backends, Backend, CachedKeys, TestDb};
 use uuid::Uuid;
 
-use crate::common::{new_user, T0};
+use crate::common::{key_record, new_user, T0};
 
 async fn inserted_user_is_found_by_id_and_by_email(backend: Backend) {
     // Arrange
@@ -129,14 +129,20 @@ async fn soft_deleted_and_banned_flags_round_trip(backend: Backend) {
     assert!(b.banned && !b.is_deleted && !b.is_active());
 }
 
-async fn ping_answers(backend: Backend) {
+async fn ping_answers_once_a_signing_key_exists(backend: Backend) {
     // Arrange
     let db = TestDb::new(backend).await;
+    let before = db.store.ping().await;
+    db.store
+        .insert_first_signing_key(&key_record(&CachedKeys::default(), T0))
+        .await
+        .unwrap();
 
     // Act
     let result = db.store.ping().await;
 
     // Assert
+    assert!(before.is_err(), "not ready without a key");
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(
         db.store.backend(),
@@ -154,5 +160,5 @@ on_both_backends!(
     duplicate_provider_account_is_a_conflict_and_rolls_back_the_user_row,
     providers_list_the_linked_login_method,
     soft_deleted_and_banned_flags_round_trip,
-    ping_answers,
+    ping_answers_once_a_signing_key_exists,
 );

@@ -1,6 +1,6 @@
 //! Running the real `authfort` binary: one-shot commands and servers on free ports.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -62,6 +62,17 @@ impl Process {
         let stdout = drain(child.stdout.take().expect("piped stdout"));
         let stderr = drain(child.stderr.take().expect("piped stderr"));
         Process { child, stdout, stderr }
+    }
+
+    /// Spawns with `input` written to standard input, which is then closed.
+    pub fn spawn_with_input(cmd: &mut Command, input: &str) -> Process {
+        cmd.stdin(Stdio::piped());
+        let mut process = Process::spawn(cmd);
+        let mut stdin = process.child.stdin.take().expect("piped stdin");
+        // A command that exits without reading closes the pipe; that is its answer, not ours.
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        process
     }
 
     pub fn pid(&self) -> u32 {
@@ -131,6 +142,11 @@ fn drain(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 /// Runs a one-shot command to completion.
 pub fn run(cmd: &mut Command) -> Finished {
     Process::spawn(cmd).wait()
+}
+
+/// Runs a one-shot command to completion with `input` on its standard input.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> Finished {
+    Process::spawn_with_input(cmd, input).wait()
 }
 
 /// A running `authfort serve`, killed on drop.

@@ -5,6 +5,7 @@
 //! `AUTHFORT_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`); those
 //! tests fail when it is unreachable (see `authfort-test-support`).
 
+mod cli;
 mod commands;
 mod config;
 mod helpers;
