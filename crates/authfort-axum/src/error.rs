@@ -75,6 +75,18 @@ impl ApiError {
         }
     }
 
+    /// 429 `rate_limit_exceeded` with `Retry-After: retry_after` (seconds).
+    pub fn rate_limited(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_exceeded",
+                "Too many requests. Please try again later.",
+            )
+        }
+    }
+
     /// Generic 500.
     pub fn internal() -> ApiError {
         Self::new(

@@ -35,6 +35,7 @@ mod cookies;
 mod error;
 mod extract;
 mod json;
+mod rate_limit;
 mod routes;
 mod state;
 
@@ -52,6 +53,7 @@ pub use cookies::{clear_cookie, set_cookie};
 pub use error::{status_of, ApiError};
 pub use extract::{access_token, CurrentUser, RequireRole, RoleSet};
 pub use json::{Fields, JsonBody};
+pub use rate_limit::{limit_email, limit_ip};
 pub use state::AuthState;
 
 /// The routes to nest under `/auth`: signup, login, refresh, logout, me, the caller's own

@@ -8,7 +8,10 @@ use crate::crypto::keys::{KeyGenerator, RsaKeyGenerator};
 use crate::crypto::password::PasswordHasher;
 use crate::delivery::{spawn_worker, transport_for, Templates};
 use crate::error::{AuthError, AuthResult};
-use crate::events::{Event, EventBus, EventKind};
+use crate::events::{Event, EventBus, EventKind, RateLimitExceeded};
+use crate::rate_limit::{
+    Bucket, MemoryRateLimitStore, RateKey, RateLimitStore, RateLimiter, RedisRateLimitStore, Throttled,
+};
 use crate::service::keys::KeyRing;
 use crate::store::{self, Store};
 use tokio::sync::{watch, Notify};
@@ -27,6 +30,7 @@ pub(crate) struct Inner {
     pub(crate) hasher: PasswordHasher,
     pub(crate) events: EventBus,
     pub(crate) mail: Option<Mail>,
+    pub(crate) rate_limiter: Option<RateLimiter>,
 }
 
 /// Email delivery state: templates, the worker's wake-up, and its stop signal (dropping the
@@ -54,6 +58,7 @@ pub struct AuthFortBuilder {
     clock: Arc<dyn Clock>,
     key_generator: Arc<dyn KeyGenerator>,
     migrate: bool,
+    rate_limit_store: Option<Arc<dyn RateLimitStore>>,
 }
 
 impl AuthFortBuilder {
@@ -72,6 +77,14 @@ impl AuthFortBuilder {
     /// Uses this RSA key generator (tests reuse pre-generated key material).
     pub fn key_generator(mut self, generator: Arc<dyn KeyGenerator>) -> Self {
         self.key_generator = generator;
+        self
+    }
+
+    /// Counts rate-limit hits in this store instead of the one the configuration chooses
+    /// (memory, or Redis when `rate_limit.redis_url` is set). Used only when
+    /// `rate_limit.enabled`.
+    pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.rate_limit_store = Some(store);
         self
     }
 
@@ -130,6 +143,21 @@ impl AuthFortBuilder {
                 })
             }
         };
+        let rate_limiter = if self.config.rate_limit.enabled {
+            let store: Arc<dyn RateLimitStore> = match (self.rate_limit_store, &self.config.rate_limit.redis_url) {
+                (Some(store), _) => store,
+                (None, Some(url)) => Arc::new(RedisRateLimitStore::new(url).map_err(|e| {
+                    config_error(crate::ConfigError {
+                        key: "rate_limit.redis_url".into(),
+                        message: e.to_string(),
+                    })
+                })?),
+                (None, None) => Arc::new(MemoryRateLimitStore::new(self.clock.clone())),
+            };
+            Some(RateLimiter::new(&self.config.rate_limit, store))
+        } else {
+            None
+        };
         Ok(AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -139,6 +167,7 @@ impl AuthFortBuilder {
                 hasher,
                 events: EventBus::start(),
                 mail,
+                rate_limiter,
             }),
         })
     }
@@ -155,6 +184,7 @@ impl AuthFort {
             clock: Arc::new(SystemClock),
             key_generator: Arc::new(RsaKeyGenerator),
             migrate: true,
+            rate_limit_store: None,
         }
     }
 
@@ -179,6 +209,51 @@ impl AuthFort {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The rate limiter, when `rate_limit.enabled`.
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.inner.rate_limiter.as_ref()
+    }
+
+    /// Counts one request of `bucket` against `key` (for the HTTP layer: programmatic
+    /// calls are never limited). `Ok` when limiting is off, the bucket has no limit, or the
+    /// hit is allowed. A refusal emits `rate_limit_exceeded`; a store that cannot answer
+    /// refuses (fail closed).
+    ///
+    /// # Errors
+    /// [`Throttled::Exceeded`] over the limit, [`Throttled::Unavailable`] when the store is down.
+    pub async fn rate_limit(&self, bucket: Bucket, key: RateKey<'_>, ip: Option<&str>) -> Result<(), Throttled> {
+        let Some(limiter) = &self.inner.rate_limiter else {
+            return Ok(());
+        };
+        let Some((limit, text)) = limiter.limit(bucket) else {
+            return Ok(());
+        };
+        let hit = match limiter.store().hit(&key.key(bucket), limit).await {
+            Ok(hit) => hit,
+            Err(e) => {
+                tracing::error!(error = %e, bucket = bucket.as_str(), "rate-limit store unavailable; failing closed");
+                return Err(Throttled::Unavailable);
+            }
+        };
+        if hit.allowed {
+            return Ok(());
+        }
+        self.emit(vec![Event::RateLimitExceeded(RateLimitExceeded {
+            timestamp: self.inner.clock.now(),
+            endpoint: bucket.as_str().to_owned(),
+            ip_address: ip.map(str::to_owned),
+            email: match key {
+                RateKey::Email(raw) => Some(raw.trim().to_lowercase()),
+                RateKey::Ip(_) => None,
+            },
+            limit: text.to_owned(),
+            key_type: key.key_type().to_owned(),
+        })]);
+        Err(Throttled::Exceeded {
+            retry_after: hit.retry_after_header(),
+        })
     }
 
     /// Registers a hook for one kind of event (delivered after commit, off the request path,

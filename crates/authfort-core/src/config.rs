@@ -57,6 +57,8 @@ pub struct AuthConfig {
     pub email: EmailConfig,
     /// The admin HTTP API.
     pub admin: AdminConfig,
+    /// Per-endpoint request limits by client IP and email (off by default).
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for AuthConfig {
@@ -81,6 +83,7 @@ impl Default for AuthConfig {
             links: LinksConfig::default(),
             email: EmailConfig::default(),
             admin: AdminConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -244,6 +247,129 @@ impl std::fmt::Debug for AdminConfig {
     }
 }
 
+/// Rate limiting of the public endpoints (see [`crate::rate_limit`]).
+///
+/// Each bucket holds a limit `"<count>/<period>"` (period `sec|second|seconds`,
+/// `min|minute|minutes`, `hour|hours`, `day|days`); an empty string or `None` switches
+/// that bucket off. Hits are counted per client IP (`ip:<ip>:<bucket>`) and, for endpoints
+/// that take an email, per submitted address (`email:<address>:<bucket>`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Turns rate limiting on.
+    pub enabled: bool,
+    /// `POST /auth/login` (IP and email).
+    pub login: Option<String>,
+    /// `POST /auth/signup` (IP and email).
+    pub signup: Option<String>,
+    /// `POST /auth/magic-link` (IP and email).
+    pub magic_link: Option<String>,
+    /// `POST /auth/magic-link/verify` (IP).
+    pub magic_link_verify: Option<String>,
+    /// Email one-time-code requests (IP and email).
+    pub otp: Option<String>,
+    /// Email one-time-code verification (IP and email).
+    pub otp_verify: Option<String>,
+    /// Email verification (IP).
+    pub verify_email: Option<String>,
+    /// `POST /auth/refresh` (IP).
+    pub refresh: Option<String>,
+    /// OAuth authorize redirects (IP).
+    pub oauth_authorize: Option<String>,
+    /// MFA code verification (IP).
+    pub mfa_verify: Option<String>,
+    /// Password-reset requests (IP and email).
+    pub password_forgot: Option<String>,
+    /// Password-reset completion (IP).
+    pub password_reset: Option<String>,
+    /// `redis://[user:password@]host:port[/db]`: count in Redis, shared by every server
+    /// process. Unset: in this process's memory. A secret (may hold a password).
+    pub redis_url: Option<String>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let l = |s: &str| Some(s.to_owned());
+        RateLimitConfig {
+            enabled: false,
+            login: l("5/min"),
+            signup: l("3/min"),
+            magic_link: l("5/min"),
+            magic_link_verify: l("10/min"),
+            otp: l("5/min"),
+            otp_verify: l("5/min"),
+            verify_email: l("5/min"),
+            refresh: l("30/min"),
+            oauth_authorize: l("10/min"),
+            mfa_verify: l("5/min"),
+            password_forgot: l("5/min"),
+            password_reset: l("5/min"),
+            redis_url: None,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The configured limit string of `bucket` (`None` when switched off).
+    pub fn limit_of(&self, bucket: crate::rate_limit::Bucket) -> Option<&str> {
+        use crate::rate_limit::Bucket as B;
+        let value = match bucket {
+            B::Login => &self.login,
+            B::Signup => &self.signup,
+            B::MagicLink => &self.magic_link,
+            B::MagicLinkVerify => &self.magic_link_verify,
+            B::Otp => &self.otp,
+            B::OtpVerify => &self.otp_verify,
+            B::VerifyEmail => &self.verify_email,
+            B::Refresh => &self.refresh,
+            B::OauthAuthorize => &self.oauth_authorize,
+            B::MfaVerify => &self.mfa_verify,
+            B::PasswordForgot => &self.password_forgot,
+            B::PasswordReset => &self.password_reset,
+        };
+        value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// Checks every limit and the Redis URL; errors name `rate_limit.<key>`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for bucket in crate::rate_limit::Bucket::ALL {
+            if let Some(limit) = self.limit_of(*bucket) {
+                crate::rate_limit::RateLimit::parse(limit)
+                    .map_err(|m| bad(&format!("rate_limit.{}", bucket.as_str()), format!("{limit:?}: {m}")))?;
+            }
+        }
+        if let Some(url) = &self.redis_url {
+            let u = url::Url::parse(url).map_err(|_| bad("rate_limit.redis_url", "not a URL"))?;
+            match u.scheme() {
+                "redis" if u.host_str().is_some() => {}
+                "redis+unix" | "unix" => {}
+                "rediss" => {
+                    return Err(bad(
+                        "rate_limit.redis_url",
+                        "rediss:// (TLS) is not supported by this build; use redis:// over a private network",
+                    ))
+                }
+                _ => return Err(bad("rate_limit.redis_url", "must be redis://host:port[/db]")),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for RateLimitConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("RateLimitConfig");
+        d.field("enabled", &self.enabled);
+        for bucket in crate::rate_limit::Bucket::ALL {
+            d.field(bucket.as_str(), &self.limit_of(*bucket));
+        }
+        d.field("redis_url", &self.redis_url.as_ref().map(|_| "***")).finish()
+    }
+}
+
 /// `scheme://user:***@host…` for display.
 pub fn redact_userinfo(url: &str) -> String {
     match url::Url::parse(url) {
@@ -355,6 +481,7 @@ impl AuthConfig {
         }
         self.validate_links()?;
         self.validate_email()?;
+        self.rate_limit.validate()?;
         for origin in &self.cors.allowed_origins {
             check_origin(origin).map_err(|m| bad("cors.allowed_origins", format!("{origin:?}: {m}")))?;
         }
@@ -514,5 +641,33 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().key, "cors.allowed_origins");
         c.cors.allowed_origins = vec!["https://app.example.com".into()];
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn rate_limit_values_name_their_key() {
+        for (limit, fragment) in [
+            ("5", "Invalid rate limit format"),
+            ("x/min", "Invalid rate limit count"),
+            ("0/min", "must be positive"),
+            ("-1/min", "must be positive"),
+            ("5/week", "Unknown rate limit period"),
+        ] {
+            let mut c = AuthConfig::default();
+            c.rate_limit.login = Some(limit.into());
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.key, "rate_limit.login", "{limit}");
+            assert!(err.message.contains(fragment), "{limit}: {}", err.message);
+        }
+        let mut c = AuthConfig::default();
+        c.rate_limit.password_reset = Some("3 / Hours".into());
+        c.rate_limit.signup = Some(String::new());
+        c.rate_limit.refresh = None;
+        c.validate().unwrap();
+        assert_eq!(c.rate_limit.limit_of(crate::rate_limit::Bucket::Signup), None);
+        c.rate_limit.redis_url = Some("http://x".into());
+        assert_eq!(c.validate().unwrap_err().key, "rate_limit.redis_url");
+        c.rate_limit.redis_url = Some("redis://:hunter2@cache:6379/0".into());
+        c.validate().unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -238,6 +238,23 @@ pub struct UserDeleted {
     pub hard: bool,
 }
 
+/// `rate_limit_exceeded`: a request was refused by a rate limit.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimitExceeded {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The bucket (`login`, `magic_link`, …).
+    pub endpoint: String,
+    /// Client IP (`None` when unknown).
+    pub ip_address: Option<String>,
+    /// The submitted address (trimmed, lower-cased), for email-key refusals only.
+    pub email: Option<String>,
+    /// The limit in force, as configured (`"5/min"`).
+    pub limit: String,
+    /// `ip` or `email`.
+    pub key_type: String,
+}
+
 /// Every event AuthFort emits.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -278,6 +295,8 @@ pub enum Event {
     UserUpdated(UserUpdated),
     /// A user was deleted.
     UserDeleted(UserDeleted),
+    /// A request was refused by a rate limit.
+    RateLimitExceeded(RateLimitExceeded),
 }
 
 /// The name of an event, used to register hooks.
@@ -320,6 +339,8 @@ pub enum EventKind {
     UserUpdated,
     /// `user_deleted`
     UserDeleted,
+    /// `rate_limit_exceeded`
+    RateLimitExceeded,
 }
 
 impl EventKind {
@@ -343,6 +364,7 @@ impl EventKind {
         EventKind::UnverifiedAccountClaimed,
         EventKind::UserUpdated,
         EventKind::UserDeleted,
+        EventKind::RateLimitExceeded,
     ];
 
     /// The reference's snake_case name.
@@ -366,6 +388,7 @@ impl EventKind {
             EventKind::UnverifiedAccountClaimed => "unverified_account_claimed",
             EventKind::UserUpdated => "user_updated",
             EventKind::UserDeleted => "user_deleted",
+            EventKind::RateLimitExceeded => "rate_limit_exceeded",
         }
     }
 
@@ -397,6 +420,7 @@ impl Event {
             Event::UnverifiedAccountClaimed(_) => EventKind::UnverifiedAccountClaimed,
             Event::UserUpdated(_) => EventKind::UserUpdated,
             Event::UserDeleted(_) => EventKind::UserDeleted,
+            Event::RateLimitExceeded(_) => EventKind::RateLimitExceeded,
         }
     }
 }

@@ -28,13 +28,16 @@ mod error;
 pub mod events;
 pub mod links;
 pub mod model;
+pub mod rate_limit;
 mod service;
 pub mod store;
 pub mod validation;
 
 pub use auth::{AuthFort, AuthFortBuilder};
 pub use authfort_verifier::{AccessClaims, Amr, Jwk, JwkSet};
-pub use config::{AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig};
+pub use config::{
+    AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig, RateLimitConfig,
+};
 pub use error::{AuthError, AuthResult, RejectKind};
 pub use model::{AuthResponse, AuthTokens, ClientInfo, UserResponse};
 pub use service::current_user::CurrentUser;

@@ -409,10 +409,36 @@ mod tests {
             ("AUTHFORT_PUBLIC_URL", "https://auth.example.com/?a=b", "public_url"),
             ("AUTHFORT_PUBLIC_URL", "https://auth.example.com/#top", "public_url"),
             ("AUTHFORT_RSA_KEY_SIZE", "1024", "rsa_key_size"),
+            ("AUTHFORT_RATE_LIMIT__LOGIN", "5/week", "rate_limit.login"),
+            (
+                "AUTHFORT_RATE_LIMIT__MAGIC_LINK_VERIFY",
+                "0/min",
+                "rate_limit.magic_link_verify",
+            ),
+            (
+                "AUTHFORT_RATE_LIMIT__REDIS_URL",
+                "http://cache:6379",
+                "rate_limit.redis_url",
+            ),
         ] {
             let err = load_env(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(&format!("`{key}`")), "{var}={value}: {err}");
         }
+        let ok = load_env(&[
+            ("AUTHFORT_RATE_LIMIT__ENABLED", "true"),
+            ("AUTHFORT_RATE_LIMIT__SIGNUP", ""),
+            ("AUTHFORT_RATE_LIMIT__REDIS_URL", "redis://:s3cret@cache:6379/0"),
+        ])
+        .unwrap();
+        assert!(ok.config.auth.rate_limit.enabled);
+        assert_eq!(
+            ok.config
+                .auth
+                .rate_limit
+                .limit_of(authfort_core::rate_limit::Bucket::Signup),
+            None
+        );
+        assert!(!format!("{:?}", ok.config).contains("s3cret"));
         let ok = load_env(&[("AUTHFORT_PUBLIC_URL", "https://auth.example.com/base")]).unwrap();
         assert_eq!(
             ok.config.auth.public_url.as_deref(),

@@ -6,6 +6,7 @@
 //! server is unreachable the test fails, never skips: set `AUTHFORT_TEST_SKIP_POSTGRES=1`
 //! to skip PostgreSQL on a machine without it (refused when `CI=true`).
 
+pub mod redis;
 pub mod smtp_sink;
 pub mod webhook_sink;
 

@@ -1,5 +1,6 @@
 //! `POST /auth/login`.
 
+use authfort_core::rate_limit::Bucket;
 use authfort_core::SignIn;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,6 +9,7 @@ use axum::response::Response;
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::json::{Fields, JsonBody};
+use crate::rate_limit::{limit_email, limit_ip};
 use crate::routes::token_response;
 use crate::state::AuthState;
 
@@ -16,10 +18,12 @@ pub(crate) async fn login(
     Client(client): Client,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
+    limit_ip(&state, Bucket::Login, &client).await?;
     let mut f = Fields::of(body, true)?;
     let email = f.required("email");
     let password = f.required("password");
     f.finish()?;
+    limit_email(&state, Bucket::Login, &client, &email).await?;
     match state.auth.login(&email, &password, &client).await? {
         SignIn::Authenticated(response) => Ok(token_response(&state, StatusCode::OK, &response, &response.tokens)),
         #[allow(unreachable_patterns)]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use authfort_core::rate_limit::Bucket;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -14,17 +15,24 @@ use sha2::{Digest, Sha256};
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::json::{Fields, JsonBody};
+use crate::rate_limit::{limit_email, limit_ip};
 use crate::routes::token_response;
 use crate::state::AuthState;
 
 /// The fixed answer of `POST /auth/magic-link`, whatever the address.
 pub(crate) const REQUESTED: &str = "If an account exists, a magic link has been sent.";
 
-pub(crate) async fn request(State(state): State<AuthState>, body: JsonBody) -> Result<Response, ApiError> {
+pub(crate) async fn request(
+    State(state): State<AuthState>,
+    Client(client): Client,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    limit_ip(&state, Bucket::MagicLink, &client).await?;
     let mut f = Fields::of(body, true)?;
     let email = f.required("email");
     let redirect_to = f.optional("redirect_to");
     f.finish()?;
+    limit_email(&state, Bucket::MagicLink, &client, &email).await?;
     state.auth.request_magic_link(&email, redirect_to.as_deref()).await?;
     Ok(Json(json!({ "message": REQUESTED })).into_response())
 }
@@ -34,6 +42,7 @@ pub(crate) async fn verify(
     Client(client): Client,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
+    limit_ip(&state, Bucket::MagicLinkVerify, &client).await?;
     let mut f = Fields::of(body, true)?;
     let token = f.required("token");
     f.finish()?;

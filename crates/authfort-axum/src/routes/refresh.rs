@@ -1,5 +1,6 @@
 //! `POST /auth/refresh`.
 
+use authfort_core::rate_limit::Bucket;
 use authfort_core::AuthError;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -9,6 +10,7 @@ use crate::client::Client;
 use crate::cookies::{append_clear_cookies, read_cookie};
 use crate::error::ApiError;
 use crate::json::JsonBody;
+use crate::rate_limit::limit_ip;
 use crate::routes::{body_refresh_token, token_response};
 use crate::state::AuthState;
 
@@ -18,6 +20,7 @@ pub(crate) async fn refresh(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
+    limit_ip(&state, Bucket::Refresh, &client).await?;
     let from_body = body_refresh_token(body)?;
     let cookie = &state.auth.config().cookie;
     // Body token first; the cookie pair (refresh + access for the cross-check) only in cookie mode.

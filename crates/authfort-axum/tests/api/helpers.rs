@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use authfort_core::clock::ManualClock;
+use authfort_core::rate_limit::RateLimitStore;
 use authfort_core::{AuthConfig, AuthFort};
 use authfort_test_support::{test_config, Backend, CachedKeys, TestDb};
 use axum::body::Body;
@@ -10,6 +11,9 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+/// The TCP peer of requests that do not choose one.
+pub const DEFAULT_PEER: &str = "203.0.113.7:5555";
 
 pub struct TestApp {
     pub auth: AuthFort,
@@ -52,17 +56,35 @@ impl TestApp {
     }
 
     pub async fn with_config(backend: Backend, tweak: impl FnOnce(&mut AuthConfig)) -> TestApp {
+        Self::build(backend, tweak, None).await
+    }
+
+    /// An app counting rate-limit hits in `store` (e.g. Redis with a per-test prefix).
+    pub async fn with_rate_limit_store(
+        backend: Backend,
+        tweak: impl FnOnce(&mut AuthConfig),
+        store: Arc<dyn RateLimitStore>,
+    ) -> TestApp {
+        Self::build(backend, tweak, Some(store)).await
+    }
+
+    async fn build(
+        backend: Backend,
+        tweak: impl FnOnce(&mut AuthConfig),
+        rate_limit_store: Option<Arc<dyn RateLimitStore>>,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let mut config = test_config();
         tweak(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
-        let auth = AuthFort::builder_with_store(db.store.clone())
+        let mut builder = AuthFort::builder_with_store(db.store.clone())
             .config(config)
             .clock(clock.clone())
-            .key_generator(Arc::new(CachedKeys::default()))
-            .build()
-            .await
-            .expect("build auth");
+            .key_generator(Arc::new(CachedKeys::default()));
+        if let Some(store) = rate_limit_store {
+            builder = builder.rate_limit_store(store);
+        }
+        let auth = builder.build().await.expect("build auth");
         TestApp {
             app: authfort_axum::app(auth.clone()),
             auth,
@@ -76,9 +98,12 @@ impl TestApp {
         &self._db.url
     }
 
+    /// Sends `req` from its `ConnectInfo` peer, or from [`DEFAULT_PEER`] when it has none.
     pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
-        req.extensions_mut()
-            .insert(ConnectInfo("203.0.113.7:5555".parse::<SocketAddr>().unwrap()));
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut()
+                .insert(ConnectInfo(DEFAULT_PEER.parse::<SocketAddr>().unwrap()));
+        }
         let response = self.app.clone().oneshot(req).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
@@ -106,6 +131,23 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         self.send(req.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// POSTs JSON from the TCP peer `peer` (an IP; the port is made up).
+    pub async fn post_from(&self, peer: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> TestResponse {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let ip: std::net::IpAddr = peer.parse().expect("peer IP");
+        let req = req
+            .extension(ConnectInfo(SocketAddr::new(ip, 40_000)))
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(req).await
     }
 
     pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> TestResponse {

@@ -13,6 +13,7 @@ mod hooks;
 mod magic_link;
 mod magic_link_mail;
 mod me;
+mod rate_limit;
 mod refresh;
 mod security;
 mod sessions;
