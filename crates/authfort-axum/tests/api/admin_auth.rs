@@ -1,8 +1,5 @@
 //! Who may call `/admin`, key rotation, and the audit log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use authfort_test_support::{on_both_backends, Backend};
 use serde_json::{json, Value};
 use time::Duration;
@@ -221,29 +218,9 @@ on_both_backends!(
     key_rotation_publishes_a_second_key_and_signs_with_it,
 );
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Runs on a current-thread runtime so the thread-local subscriber sees every event.
 async fn admin_actions_are_logged_with_principal_and_without_secrets(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::helpers::capture_logs();
 
     let app = keyed(backend).await;
     let boss = admin_token(&app, "boss@example.com").await;
@@ -264,7 +241,7 @@ async fn admin_actions_are_logged_with_principal_and_without_secrets(backend: Ba
     let wrong_key = "w".repeat(40);
     call(&app, "GET", "/admin/users", Some(&wrong_key), None).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let created = logs
         .lines()
         .find(|l| l.contains("users.create"))

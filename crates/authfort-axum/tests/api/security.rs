@@ -1,7 +1,6 @@
 //! Cross-cutting properties: CORS, the bounded hashing pool, and no secret in logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use authfort_core::config::PasswordHashingConfig;
@@ -86,27 +85,8 @@ on_both_backends!(
     a_login_burst_does_not_starve_other_requests,
 );
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn no_secret_reaches_the_logs(backend: Backend) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = crate::helpers::capture_logs();
 
     let app = TestApp::with_config(backend, |c| {
         c.public_url = Some("https://auth.example.test".into());
@@ -139,7 +119,7 @@ async fn no_secret_reaches_the_logs(backend: Backend) {
     app.post("/auth/magic-link/verify", json!({ "token": token })).await;
     app.auth.flush_events().await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("reuse detected"),
         "the subscriber captured the flows' logs"
