@@ -10,5 +10,6 @@ mod commands;
 mod config;
 mod helpers;
 mod postgres;
+mod rate_limit;
 mod serve;
 mod shutdown;
