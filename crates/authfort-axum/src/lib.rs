@@ -61,6 +61,7 @@ pub use state::AuthState;
 pub fn router(auth: AuthFort) -> Router {
     let page = routes::magic_link::ConfirmPage::render(auth.config().links.success_redirect.as_deref());
     Router::new()
+        .route("/introspect", post(routes::introspect::introspect))
         .route("/magic-link", post(routes::magic_link::request))
         .route("/magic-link/verify", post(routes::magic_link::verify))
         .route("/magic-link/confirm", get(move || std::future::ready(page.response())))

@@ -59,6 +59,31 @@ pub struct AuthConfig {
     pub admin: AdminConfig,
     /// Per-endpoint request limits by client IP and email (off by default).
     pub rate_limit: RateLimitConfig,
+    /// Shared secret for `POST /auth/introspect` (`Authorization: Bearer <secret>`, at least
+    /// 16 characters). Unset: the endpoint is off (404); the reference leaves it open instead.
+    pub introspect_secret: Option<Secret>,
+}
+
+/// A configured secret: `Debug` prints `***`; [`Secret::expose`] gives the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret itself. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 impl Default for AuthConfig {
@@ -84,6 +109,7 @@ impl Default for AuthConfig {
             email: EmailConfig::default(),
             admin: AdminConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            introspect_secret: None,
         }
     }
 }
@@ -475,6 +501,9 @@ impl AuthConfig {
                 "cookie.refresh_cookie_name",
                 "must differ from cookie.access_cookie_name",
             ));
+        }
+        if self.introspect_secret.as_ref().is_some_and(|k| k.expose().len() < 16) {
+            return Err(bad("introspect_secret", "must be at least 16 characters"));
         }
         if self.admin.api_key.as_deref().is_some_and(|k| k.len() < 32) {
             return Err(bad("admin.api_key", "must be at least 32 characters"));

@@ -36,11 +36,12 @@ pub mod validation;
 pub use auth::{AuthFort, AuthFortBuilder};
 pub use authfort_verifier::{AccessClaims, Amr, Jwk, JwkSet};
 pub use config::{
-    AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig, RateLimitConfig,
+    AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig, RateLimitConfig, Secret,
 };
 pub use error::{AuthError, AuthResult, RejectKind};
 pub use model::{AuthResponse, AuthTokens, ClientInfo, UserResponse};
 pub use service::current_user::CurrentUser;
+pub use service::introspect::Introspection;
 pub use service::login::SignIn;
 pub use service::magic_link::MagicLinkSignIn;
 pub use service::signup::CreateUser;

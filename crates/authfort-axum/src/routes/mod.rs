@@ -1,6 +1,7 @@
 //! The `/auth` routes, one file per flow.
 
 pub(crate) mod health;
+pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod login;
 pub(crate) mod logout;

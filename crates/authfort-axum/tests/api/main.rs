@@ -10,6 +10,7 @@ mod cookies;
 mod errors;
 mod fail_closed;
 mod hooks;
+mod introspect;
 mod magic_link;
 mod magic_link_mail;
 mod me;

@@ -22,7 +22,9 @@ impl AuthFort {
             .refresh_token_by_hash(&sha256_hex(refresh_token))
             .await?
         {
-            if self.inner.store.revoke_refresh_token(row.id, now).await? {
+            // A live token is the newest of its chain, so this ends the session (it stops
+            // showing as active and introspects inactive), as revoking that one token would.
+            if !row.revoked && self.inner.store.revoke_session(row.session_id, now).await? > 0 {
                 self.emit(vec![Event::Logout(Logout {
                     timestamp: now,
                     user_id: Some(row.user_id),

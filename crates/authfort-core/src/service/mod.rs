@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod current_user;
+pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod logout;
