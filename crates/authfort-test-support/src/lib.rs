@@ -181,3 +181,21 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+impl TestDb {
+    /// Runs a `SELECT COUNT(*) … $1` with one UUID parameter on a separate connection (the
+    /// same SQL works on both backends), for assertions the `Store` trait cannot express.
+    pub async fn count(&self, sql: &str, id: uuid::Uuid) -> i64 {
+        if self.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("open sqlite");
+            let n = sqlx::query_scalar(sql).bind(id).fetch_one(&pool).await.expect("count");
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("open postgres");
+            let n = sqlx::query_scalar(sql).bind(id).fetch_one(&pool).await.expect("count");
+            pool.close().await;
+            n
+        }
+    }
+}

@@ -185,7 +185,6 @@ pub(super) async fn add_role(
     let role = f.required("role");
     f.finish()?;
     check_role(&role)?;
-    state.auth.get_user(id).await?;
     state.auth.add_role(id, &role, true).await?;
     audit(&admin, "users.role_add", &format!("{id} role={role}"));
     Ok(StatusCode::NO_CONTENT)
@@ -201,8 +200,8 @@ pub(super) async fn remove_role(
         .map(|Path(p)| p)
         .map_err(|_| ApiError::from(AuthError::user_not_found()))?;
     let id = user_id(Ok(Path(raw_id)))?;
-    // Not validated: whatever a library caller once added can still be removed.
-    state.auth.get_user(id).await?;
+    // Not validated: whatever a library caller once added can still be removed. Unknown and
+    // soft-deleted users are refused by the core (404 `user_not_found`).
     state.auth.remove_role(id, &role, true).await?;
     audit(&admin, "users.role_remove", &format!("{id} role={role}"));
     Ok(StatusCode::NO_CONTENT)
@@ -215,7 +214,6 @@ pub(super) async fn ban(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = user_id(path)?;
-    state.auth.get_user(id).await?;
     state.auth.ban_user(id).await?;
     audit(&admin, "users.ban", &id.to_string());
     Ok(StatusCode::NO_CONTENT)
@@ -228,7 +226,6 @@ pub(super) async fn unban(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = user_id(path)?;
-    state.auth.get_user(id).await?;
     state.auth.unban_user(id).await?;
     audit(&admin, "users.unban", &id.to_string());
     Ok(StatusCode::NO_CONTENT)

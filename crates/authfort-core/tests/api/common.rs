@@ -104,28 +104,10 @@ pub async fn refresh_row(auth: &AuthFort, raw: &str) -> RefreshToken {
 }
 
 /// Number of unrevoked refresh-token rows of a session, counted with raw SQL.
-pub async fn live_rows_in_session(db: &TestDb, backend: Backend, session_id: uuid::Uuid) -> i64 {
-    const SQL: &str = "SELECT COUNT(*) FROM authfort_refresh_tokens WHERE session_id = $1 AND revoked = FALSE";
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("open sqlite");
-            let n: i64 = sqlx::query_scalar(SQL)
-                .bind(session_id)
-                .fetch_one(&pool)
-                .await
-                .expect("count");
-            pool.close().await;
-            n
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.expect("open postgres");
-            let n: i64 = sqlx::query_scalar(SQL)
-                .bind(session_id)
-                .fetch_one(&pool)
-                .await
-                .expect("count");
-            pool.close().await;
-            n
-        }
-    }
+pub async fn live_rows_in_session(db: &TestDb, session_id: uuid::Uuid) -> i64 {
+    db.count(
+        "SELECT COUNT(*) FROM authfort_refresh_tokens WHERE session_id = $1 AND revoked = FALSE",
+        session_id,
+    )
+    .await
 }

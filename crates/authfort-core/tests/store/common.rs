@@ -7,7 +7,7 @@ use authfort_core::crypto::sha256_hex;
 use authfort_core::model::{NewUser, Session, SigningKey, User};
 use authfort_core::store::{NewRefreshToken, Store};
 use authfort_core::Amr;
-use authfort_test_support::{Backend, CachedKeys, TestDb};
+use authfort_test_support::{CachedKeys, TestDb};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -107,28 +107,10 @@ pub fn key_record(keys: &CachedKeys, now: OffsetDateTime) -> SigningKey {
 }
 
 /// Number of refresh-token rows of a session, counted with raw SQL on a separate pool.
-pub async fn refresh_rows_in_session(db: &TestDb, backend: Backend, session_id: Uuid) -> i64 {
-    const SQL: &str = "SELECT COUNT(*) FROM authfort_refresh_tokens WHERE session_id = $1";
-    match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("open sqlite");
-            let n: i64 = sqlx::query_scalar(SQL)
-                .bind(session_id)
-                .fetch_one(&pool)
-                .await
-                .expect("count");
-            pool.close().await;
-            n
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(&db.url).await.expect("open postgres");
-            let n: i64 = sqlx::query_scalar(SQL)
-                .bind(session_id)
-                .fetch_one(&pool)
-                .await
-                .expect("count");
-            pool.close().await;
-            n
-        }
-    }
+pub async fn refresh_rows_in_session(db: &TestDb, session_id: Uuid) -> i64 {
+    db.count(
+        "SELECT COUNT(*) FROM authfort_refresh_tokens WHERE session_id = $1",
+        session_id,
+    )
+    .await
 }

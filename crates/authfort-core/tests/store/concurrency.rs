@@ -39,7 +39,7 @@ async fn fifty_concurrent_rotations_of_one_token_have_exactly_one_winner(backend
         .collect();
     assert_eq!(winners.len(), 1, "outcomes: {outcomes:?}");
     let winner = &candidates[winners[0]];
-    assert_eq!(refresh_rows_in_session(&db, backend, f.session.id).await, 2);
+    assert_eq!(refresh_rows_in_session(&db, f.session.id).await, 2);
     let old = db
         .store
         .refresh_token_by_hash(&f.first.token_hash)

@@ -37,7 +37,7 @@ async fn rotation_revokes_the_old_token_and_adds_the_new_one_to_the_same_session
         "the session slides to the newest token's expiry"
     );
     assert_eq!(session.created_at, T0, "the session start never changes");
-    assert_eq!(refresh_rows_in_session(&db, backend, f.session.id).await, 2);
+    assert_eq!(refresh_rows_in_session(&db, f.session.id).await, 2);
 }
 
 async fn rotating_the_same_old_token_a_second_time_returns_false(backend: Backend) {
@@ -62,7 +62,7 @@ async fn rotating_the_same_old_token_a_second_time_returns_false(backend: Backen
     let old = store.refresh_token_by_hash(&f.first.token_hash).await.unwrap().unwrap();
     assert_eq!(old.replaced_by, Some(winner.id));
     assert_eq!(old.revoked_at, Some(now));
-    assert_eq!(refresh_rows_in_session(&db, backend, f.session.id).await, 2);
+    assert_eq!(refresh_rows_in_session(&db, f.session.id).await, 2);
 }
 
 async fn rotation_of_an_expired_token_returns_false_and_writes_nothing(backend: Backend) {
@@ -99,7 +99,7 @@ async fn rotation_of_an_expired_token_returns_false_and_writes_nothing(backend: 
         .unwrap()
         .is_none());
     assert_eq!(store.session(session.id).await.unwrap().unwrap().expires_at, expiry);
-    assert_eq!(refresh_rows_in_session(&db, backend, session.id).await, 1);
+    assert_eq!(refresh_rows_in_session(&db, session.id).await, 1);
 }
 
 async fn rotation_just_before_expiry_succeeds(backend: Backend) {
@@ -145,7 +145,7 @@ async fn rotation_for_a_banned_user_returns_false_and_writes_nothing(backend: Ba
             .revoked
     );
     assert!(store.refresh_token_by_hash(&new.token_hash).await.unwrap().is_none());
-    assert_eq!(refresh_rows_in_session(&db, backend, session.id).await, 1);
+    assert_eq!(refresh_rows_in_session(&db, session.id).await, 1);
 }
 
 async fn rotation_for_a_deleted_user_returns_false_and_writes_nothing(backend: Backend) {
@@ -174,7 +174,7 @@ async fn rotation_for_a_deleted_user_returns_false_and_writes_nothing(backend: B
             .revoked
     );
     assert!(store.refresh_token_by_hash(&new.token_hash).await.unwrap().is_none());
-    assert_eq!(refresh_rows_in_session(&db, backend, session.id).await, 1);
+    assert_eq!(refresh_rows_in_session(&db, session.id).await, 1);
 }
 
 async fn rotation_of_a_revoked_token_returns_false(backend: Backend) {
