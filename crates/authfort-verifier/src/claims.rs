@@ -71,7 +71,29 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Issuer.
     pub iss: String,
-    /// Authentication methods used for the session.
-    #[serde(default)]
+    /// Authentication methods used for the session. Values this version does not know are
+    /// dropped rather than failing the token, so a newer server does not lock out older
+    /// services.
+    #[serde(default, deserialize_with = "known_amr")]
     pub amr: Vec<Amr>,
+}
+
+impl AccessClaims {
+    /// Whether the token carries at least one of `roles` (any-of; an empty list never matches).
+    ///
+    /// ```
+    /// # let claims: authfort_verifier::AccessClaims = serde_json::from_value(serde_json::json!({
+    /// #     "sub": "u", "email": "a@example.com", "name": null, "roles": ["editor"], "ver": 0,
+    /// #     "sid": null, "iat": 0, "exp": 1, "iss": "authfort"})).unwrap();
+    /// assert!(claims.has_any_role(&["admin", "editor"]));
+    /// assert!(!claims.has_any_role(&["admin"]));
+    /// ```
+    pub fn has_any_role<S: AsRef<str>>(&self, roles: &[S]) -> bool {
+        roles.iter().any(|r| self.roles.iter().any(|have| have == r.as_ref()))
+    }
+}
+
+fn known_amr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Amr>, D::Error> {
+    let raw = Option::<Vec<String>>::deserialize(d)?;
+    Ok(raw.unwrap_or_default().iter().filter_map(|s| Amr::parse(s)).collect())
 }
