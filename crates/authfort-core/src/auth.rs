@@ -158,7 +158,7 @@ impl AuthFortBuilder {
         } else {
             None
         };
-        Ok(AuthFort {
+        let auth = AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
                 store,
@@ -169,8 +169,28 @@ impl AuthFortBuilder {
                 mail,
                 rate_limiter,
             }),
-        })
+        };
+        if auth.inner.config.auto_rotate_keys {
+            spawn_key_rotation(Arc::downgrade(&auth.inner));
+        }
+        Ok(auth)
     }
+}
+
+/// How often `auto_rotate_keys` checks the current key's age.
+const KEY_ROTATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks the key's age now and every minute; ends when the last `AuthFort` clone is dropped.
+fn spawn_key_rotation(inner: std::sync::Weak<Inner>) {
+    tokio::spawn(async move {
+        loop {
+            let Some(inner) = inner.upgrade() else { return };
+            if let Err(e) = (AuthFort { inner }).rotate_key_if_due().await {
+                tracing::warn!(error = %e, "automatic signing key rotation failed; will retry");
+            }
+            tokio::time::sleep(KEY_ROTATION_CHECK).await;
+        }
+    });
 }
 
 impl AuthFort {

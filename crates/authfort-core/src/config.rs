@@ -26,6 +26,9 @@ pub struct AuthConfig {
     pub refresh_token_ttl_seconds: u64,
     /// How long a retired signing key stays in the JWKS after a rotation.
     pub key_rotation_ttl_seconds: u64,
+    /// Rotate the signing key automatically once it has signed for `key_rotation_ttl_seconds`
+    /// (checked every minute; of several processes on one database exactly one rotates).
+    pub auto_rotate_keys: bool,
     /// RSA modulus size for new signing keys (at least 2048).
     pub rsa_key_size: usize,
     /// Whether `POST /auth/signup` is open. The programmatic `create_user` always works.
@@ -93,6 +96,7 @@ impl Default for AuthConfig {
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 2_592_000,
             key_rotation_ttl_seconds: 172_800,
+            auto_rotate_keys: false,
             rsa_key_size: 2048,
             allow_signup: true,
             allow_passwordless_signup: false,

@@ -130,6 +130,15 @@ pub struct SigningKey {
     pub created_at: OffsetDateTime,
     /// Retirement expiry: after it the key leaves the JWKS and can be deleted.
     pub expires_at: Option<OffsetDateTime>,
+    /// When the key started signing (`None` for the published next key, which has not yet).
+    pub activated_at: Option<OffsetDateTime>,
+}
+
+impl SigningKey {
+    /// Whether this is the next key: published, not yet signing, not retired.
+    pub fn is_next(&self) -> bool {
+        !self.is_current && self.expires_at.is_none()
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -139,6 +148,7 @@ impl std::fmt::Debug for SigningKey {
             .field("is_current", &self.is_current)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("activated_at", &self.activated_at)
             .field("private_key_pem", &"***")
             .finish_non_exhaustive()
     }

@@ -196,7 +196,7 @@ async fn key_rotation_publishes_a_second_key_and_signs_with_it(backend: Backend)
         .iter()
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
-    assert_eq!(kids.len(), 2, "{}", jwks.text);
+    assert_eq!(kids.len(), 3, "current, next and retired: {}", jwks.text);
     assert!(kids.contains(&kid.as_str()) && kids.contains(&old_kid.as_str()));
     // Old tokens still verify; new ones carry the new kid.
     assert_eq!(app.me(&tokens(&before).0).await.status.as_u16(), 200);

@@ -78,19 +78,27 @@ async fn access_token_has_exactly_the_reference_claims_and_verifies_with_jwks(ba
 
 async fn jwks_is_never_empty_and_keeps_retired_keys_until_they_expire(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let before = app.get("/.well-known/jwks.json", &[]).await;
-    assert_eq!(before.body["keys"].as_array().unwrap().len(), 1);
+    let kids_of = |body: &Value| -> Vec<String> {
+        body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = kids_of(&app.get("/.well-known/jwks.json", &[]).await.body);
     let (access, _) = tokens(&app.signup("rot@example.com").await);
     let old_kid = app.auth.current_kid().await.unwrap();
+    assert_eq!(before.len(), 2, "the current key and the next one: {before:?}");
+    assert_eq!(before[0], old_kid);
     let new_kid = app.auth.rotate_key().await.unwrap();
-    let after = app.get("/.well-known/jwks.json", &[]).await;
-    let kids: Vec<&str> = after.body["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert_eq!(kids, [new_kid.as_str(), old_kid.as_str()], "newest first");
+    assert_eq!(
+        new_kid, before[1],
+        "the pre-published key is the one that starts signing"
+    );
+    let kids = kids_of(&app.get("/.well-known/jwks.json", &[]).await.body);
+    assert_eq!(kids.len(), 3, "{kids:?}");
+    assert_eq!([&kids[0], &kids[2]], [&new_kid, &old_kid], "current, next, retired");
     assert_eq!(app.me(&access).await.status.as_u16(), 200, "old tokens keep verifying");
     let fresh = app
         .post(
@@ -101,8 +109,8 @@ async fn jwks_is_never_empty_and_keeps_retired_keys_until_they_expire(backend: B
     assert_eq!(decode_header(&tokens(&fresh.body).0).unwrap().kid.unwrap(), new_kid);
     app.clock.advance(time::Duration::hours(49));
     assert_eq!(app.auth.cleanup_expired_keys().await.unwrap(), 1);
-    let later = app.get("/.well-known/jwks.json", &[]).await;
-    assert_eq!(later.body["keys"].as_array().unwrap().len(), 1);
+    let later = kids_of(&app.get("/.well-known/jwks.json", &[]).await.body);
+    assert_eq!(later, [new_kid, kids[1].clone()]);
 }
 
 on_both_backends!(

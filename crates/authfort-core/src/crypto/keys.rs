@@ -64,6 +64,7 @@ pub fn signing_key_record(private: &RsaPrivateKey, now: OffsetDateTime) -> AuthR
         is_current: true,
         created_at: now,
         expires_at: None,
+        activated_at: Some(now),
     })
 }
 

@@ -119,6 +119,27 @@ impl AuthFort {
         Ok(new_kid)
     }
 
+    /// Rotates the signing key if it has signed for at least `key_rotation_ttl_seconds`
+    /// (what `auto_rotate_keys` runs every minute). Returns the new kid if this call rotated;
+    /// `None` if the key is younger, or another process on the same database rotated first.
+    /// Emits `key_rotated` when it rotates.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn rotate_key_if_due(&self) -> AuthResult<Option<String>> {
+        let ttl = Duration::seconds(self.inner.config.key_rotation_ttl_seconds as i64);
+        let Some((old_kid, new_kid)) = self.inner.keys.rotate_if_due(ttl, ttl).await? else {
+            return Ok(None);
+        };
+        tracing::info!(%old_kid, %new_kid, "signing key rotated automatically");
+        self.emit(vec![Event::KeyRotated(KeyRotated {
+            timestamp: self.inner.clock.now(),
+            old_kid,
+            new_kid: new_kid.clone(),
+        })]);
+        Ok(Some(new_kid))
+    }
+
     /// The kid signing new tokens.
     ///
     /// # Errors

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use authfort_verifier::{AccessClaims, JwkSet, Verifier, VerifyError};
+use authfort_verifier::{AccessClaims, JwkSet, Verifier, VerifyError, VerifyOptions};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
@@ -18,11 +18,15 @@ use crate::clock::Clock;
 use crate::crypto::keys::{jwk_of, signing_key_record, KeyGenerator};
 use crate::error::{AuthError, AuthResult};
 use crate::model::SigningKey;
-use crate::store::Store;
+use crate::store::{KeyRotation, Store};
 
 /// How long a loaded keyset is trusted before it is re-read (catches rotations made by
 /// other processes on the same database).
 const RELOAD_AFTER: Duration = Duration::seconds(30);
+/// Tolerance for `iat` ahead of our clock: processes sharing a database sign with
+/// whole-second `iat`, so a millisecond of skew across a second boundary must not refuse
+/// another process's fresh token. Expiry keeps zero leeway, as AuthFort.
+const ISSUED_AT_SKEW: u64 = 5;
 /// Minimum spacing of reloads triggered by unknown kids (bounds the cost of junk tokens).
 const UNKNOWN_KID_RELOAD_AFTER: Duration = Duration::seconds(1);
 
@@ -58,10 +62,14 @@ impl KeyRing {
         issuer: String,
         bits: usize,
     ) -> AuthResult<KeyRing> {
-        if !store.signing_keys().await?.iter().any(|k| k.is_current) {
+        let stored = store.signing_keys().await?;
+        if !stored.iter().any(|k| k.is_current) {
             let record = generate(&generator, bits, clock.now()).await?;
             // Another process may win this race; then we use its key.
             store.insert_first_signing_key(&record).await?;
+        }
+        if !stored.iter().any(SigningKey::is_next) {
+            ensure_next(store.as_ref(), &generator, bits, clock.now()).await?;
         }
         let state = load(store.as_ref(), &issuer, clock.now(), None).await?;
         Ok(KeyRing {
@@ -131,14 +139,16 @@ impl KeyRing {
             .map_err(|e: VerifyError| AuthError::from(e))
     }
 
-    /// The published keyset: the current key and retired keys not yet expired, newest first.
+    /// The published keyset: the current key, then the next key (published ahead so that
+    /// verifiers and caches hold it before it signs), then retired keys not yet expired,
+    /// newest first.
     pub(crate) async fn jwks(&self) -> AuthResult<JwkSet> {
         let state = self.fresh().await?;
         let now = self.clock.now();
         let keys = state
             .records
             .iter()
-            .filter(|k| k.is_current || k.expires_at.is_some_and(|e| e > now))
+            .filter(|k| k.is_current || k.is_next() || k.expires_at.is_some_and(|e| e > now))
             .map(jwk_of)
             .collect::<AuthResult<Vec<_>>>()?;
         Ok(JwkSet { keys })
@@ -149,13 +159,61 @@ impl KeyRing {
         Ok(self.fresh().await?.current.kid.clone())
     }
 
-    /// Makes a new key current and retires the old one for `retire_for`. Returns (old, new) kids.
+    /// Makes the next key current and retires the current one for `retire_for`, then
+    /// publishes a new next key. Returns (old, new) kids.
     pub(crate) async fn rotate(&self, retire_for: Duration) -> AuthResult<(String, String)> {
+        // A rotation racing ours (another process) makes us retry against its result:
+        // both callers asked for a new key, and each gets one.
+        for _ in 0..5 {
+            let expected = self.reload_if_older_than(Duration::ZERO).await?.current.kid.clone();
+            if let Some(kids) = self.rotate_from(&expected, retire_for).await? {
+                return Ok(kids);
+            }
+        }
+        Err(AuthError::Unavailable(
+            "signing key rotation kept racing; try again".into(),
+        ))
+    }
+
+    /// Rotates if the current key has signed for at least `interval`. Returns the (old, new)
+    /// kids if this call rotated; `None` if the key is younger or another process rotated first.
+    pub(crate) async fn rotate_if_due(
+        &self,
+        interval: Duration,
+        retire_for: Duration,
+    ) -> AuthResult<Option<(String, String)>> {
+        let state = self.reload_if_older_than(Duration::ZERO).await?;
         let now = self.clock.now();
-        let record = generate(&self.generator, self.bits, now).await?;
-        let old = self.store.rotate_signing_key(&record, now + retire_for).await?;
+        let Some(current) = state.records.iter().find(|k| k.is_current) else {
+            return Ok(None);
+        };
+        let since = current.activated_at.unwrap_or(current.created_at);
+        if now - since < interval {
+            return Ok(None);
+        }
+        self.rotate_from(&current.kid.clone(), retire_for).await
+    }
+
+    /// One rotation attempt from `expected`; `None` if another rotation won.
+    async fn rotate_from(&self, expected: &str, retire_for: Duration) -> AuthResult<Option<(String, String)>> {
+        let mut outcome = None;
+        for _ in 0..2 {
+            let now = self.clock.now();
+            match self.store.rotate_signing_key(expected, now, now + retire_for).await? {
+                KeyRotation::Rotated { old_kid, new_kid } => {
+                    outcome = Some((old_kid, new_kid));
+                    break;
+                }
+                KeyRotation::CurrentChanged => break,
+                KeyRotation::NoNextKey => ensure_next(self.store.as_ref(), &self.generator, self.bits, now).await?,
+            }
+        }
+        if outcome.is_some() {
+            // The promoted key left the "next" slot: publish a new one for the rotation after.
+            ensure_next(self.store.as_ref(), &self.generator, self.bits, self.clock.now()).await?;
+        }
         self.reload_if_older_than(Duration::ZERO).await?;
-        Ok((old.unwrap_or_default(), record.kid))
+        Ok(outcome)
     }
 
     /// Deletes retired keys past their expiry.
@@ -180,6 +238,18 @@ async fn generate(generator: &Arc<dyn KeyGenerator>, bits: usize, now: OffsetDat
     })
     .await
     .map_err(AuthError::internal)?
+}
+
+/// Generates and stores a next key (unless another process stored one meanwhile).
+async fn ensure_next(
+    store: &dyn Store,
+    generator: &Arc<dyn KeyGenerator>,
+    bits: usize,
+    now: OffsetDateTime,
+) -> AuthResult<()> {
+    let record = generate(generator, bits, now).await?;
+    store.insert_next_signing_key(&record).await?;
+    Ok(())
 }
 
 /// Reads every key; parses the current private key only if it changed since `previous`.
@@ -212,7 +282,7 @@ async fn load(
     }
     Ok(KeyState {
         current,
-        verifier: Verifier::from_keys(keys, issuer),
+        verifier: Verifier::with_options(keys, VerifyOptions::new(issuer).issued_at_skew(ISSUED_AT_SKEW)),
         records,
         loaded_at: now,
     })

@@ -256,15 +256,40 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_for(&self, recipient: &str) -> StoreResult<Vec<OutboxMessage>>;
 
     // --- signing keys -------------------------------------------------------------------
-    /// Every stored key: the current one first, then retired keys newest first.
+    /// Every stored key: the current one first, then the next key, then retired keys newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
     /// Inserts `key` as the current key unless one already exists. True if inserted.
     async fn insert_first_signing_key(&self, key: &SigningKey) -> StoreResult<bool>;
-    /// Retires the current key (expiring at `retire_until`) and makes `new` current, in one
-    /// transaction. Returns the retired kid, if there was one.
-    async fn rotate_signing_key(&self, new: &SigningKey, retire_until: OffsetDateTime) -> StoreResult<Option<String>>;
+    /// Inserts `key` as the next key (published, not signing) unless one already exists.
+    /// True if inserted.
+    async fn insert_next_signing_key(&self, key: &SigningKey) -> StoreResult<bool>;
+    /// In one transaction, if the current key is still `expected_current`: retires it (in the
+    /// JWKS until `retire_until`) and makes the next key current from `now`. Of racing
+    /// rotations from the same `expected_current`, exactly one succeeds.
+    async fn rotate_signing_key(
+        &self,
+        expected_current: &str,
+        now: OffsetDateTime,
+        retire_until: OffsetDateTime,
+    ) -> StoreResult<KeyRotation>;
     /// Deletes retired keys whose expiry has passed. Never deletes the current key.
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The outcome of [`Store::rotate_signing_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRotation {
+    /// The next key signs from now on; the old one is retired.
+    Rotated {
+        /// The retired key.
+        old_kid: String,
+        /// The key now signing.
+        new_kid: String,
+    },
+    /// There is no next key to promote; insert one and try again.
+    NoNextKey,
+    /// The current key is no longer the expected one: another rotation won.
+    CurrentChanged,
 }
 
 /// Redeeming a magic link: everything the one transaction needs.

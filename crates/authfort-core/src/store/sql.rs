@@ -111,7 +111,8 @@ impl From<RefreshRow> for RefreshToken {
     }
 }
 
-pub(crate) const KEY_COLUMNS: &str = "id, kid, private_key, public_key, algorithm, is_current, created_at, expires_at";
+pub(crate) const KEY_COLUMNS: &str =
+    "id, kid, private_key, public_key, algorithm, is_current, created_at, expires_at, activated_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct KeyRow {
@@ -123,6 +124,7 @@ pub(crate) struct KeyRow {
     is_current: bool,
     created_at: Ts,
     expires_at: Option<Ts>,
+    activated_at: Option<Ts>,
 }
 
 impl From<KeyRow> for SigningKey {
@@ -136,6 +138,7 @@ impl From<KeyRow> for SigningKey {
             is_current: r.is_current,
             created_at: r.created_at.into(),
             expires_at: r.expires_at.map(Into::into),
+            activated_at: r.activated_at.map(Into::into),
         }
     }
 }
@@ -983,7 +986,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn signing_keys(&self) -> $crate::store::StoreResult<Vec<$crate::model::SigningKey>> {
-                let sql = format!("SELECT {KEY_COLUMNS} FROM authfort_signing_keys ORDER BY is_current DESC, created_at DESC, kid DESC");
+                let sql = format!("SELECT {KEY_COLUMNS} FROM authfort_signing_keys ORDER BY is_current DESC, (expires_at IS NULL) DESC, created_at DESC, kid DESC");
                 let rows: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
@@ -996,7 +999,30 @@ macro_rules! impl_sql_store {
                 // so processes starting together on one database agree on one key.
                 let n = sqlx::query(
                     "INSERT INTO authfort_signing_keys (id, kid, private_key, public_key, algorithm, is_current, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL) ON CONFLICT DO NOTHING",
+                     created_at, expires_at, activated_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL, $6) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(key.id)
+                .bind(&key.kid)
+                .bind(&key.private_key_pem)
+                .bind(&key.public_key_pem)
+                .bind(&key.algorithm)
+                .bind(Ts(key.created_at))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn insert_next_signing_key(
+                &self,
+                key: &$crate::model::SigningKey,
+            ) -> $crate::store::StoreResult<bool> {
+                // A partial unique index allows one next key, so racing processes agree on one.
+                let n = sqlx::query(
+                    "INSERT INTO authfort_signing_keys (id, kid, private_key, public_key, algorithm, is_current, \
+                     created_at, expires_at, activated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, NULL, NULL) \
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(key.id)
                 .bind(&key.kid)
@@ -1012,31 +1038,41 @@ macro_rules! impl_sql_store {
 
             async fn rotate_signing_key(
                 &self,
-                new: &$crate::model::SigningKey,
+                expected_current: &str,
+                now: time::OffsetDateTime,
                 retire_until: time::OffsetDateTime,
-            ) -> $crate::store::StoreResult<Option<String>> {
+            ) -> $crate::store::StoreResult<$crate::store::KeyRotation> {
                 let mut tx = self.begin_write().await?;
-                let old: Option<String> = sqlx::query_scalar(
-                    "UPDATE authfort_signing_keys SET is_current = FALSE, expires_at = $1 WHERE is_current = TRUE \
-                     RETURNING kid",
+                // Conditional on the key the caller saw: of racing rotations exactly one wins
+                // (on PostgreSQL the losers wait for the row lock, then match nothing).
+                let retired = sqlx::query(
+                    "UPDATE authfort_signing_keys SET is_current = FALSE, expires_at = $1 \
+                     WHERE is_current = TRUE AND kid = $2",
                 )
                 .bind(Ts(retire_until))
+                .bind(expected_current)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if retired != 1 {
+                    return Ok($crate::store::KeyRotation::CurrentChanged);
+                }
+                let next: Option<String> = sqlx::query_scalar(
+                    "UPDATE authfort_signing_keys SET is_current = TRUE, activated_at = $1 \
+                     WHERE is_current = FALSE AND expires_at IS NULL RETURNING kid",
+                )
+                .bind(Ts(now))
                 .fetch_optional(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO authfort_signing_keys (id, kid, private_key, public_key, algorithm, is_current, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, NULL)",
-                )
-                .bind(new.id)
-                .bind(&new.kid)
-                .bind(&new.private_key_pem)
-                .bind(&new.public_key_pem)
-                .bind(&new.algorithm)
-                .bind(Ts(new.created_at))
-                .execute(&mut *tx)
-                .await?;
+                // Without a next key the retirement above is rolled back with the transaction.
+                let Some(next) = next else {
+                    return Ok($crate::store::KeyRotation::NoNextKey);
+                };
                 tx.commit().await?;
-                Ok(old)
+                Ok($crate::store::KeyRotation::Rotated {
+                    old_kid: expected_current.to_owned(),
+                    new_kid: next,
+                })
             }
 
             async fn delete_expired_signing_keys(

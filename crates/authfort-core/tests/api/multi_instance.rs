@@ -30,7 +30,10 @@ async fn two_instances_share_one_signing_key_and_accept_each_others_tokens(backe
 
     // Assert
     assert_eq!(other.current_kid().await.unwrap(), h.auth.current_kid().await.unwrap());
-    assert_eq!(h.auth.store().signing_keys().await.unwrap().len(), 1);
+    let stored = h.auth.store().signing_keys().await.unwrap();
+    assert_eq!(stored.iter().filter(|k| k.is_current).count(), 1);
+    assert_eq!(stored.iter().filter(|k| k.is_next()).count(), 1, "one next key too");
+    assert_eq!(stored.len(), 2);
     let me = other.authenticate(&from_first.tokens.access_token).await.unwrap();
     assert_eq!(me.user.id, from_first.user.id);
     let me = h.auth.authenticate(&from_second.tokens.access_token).await.unwrap();
@@ -79,7 +82,8 @@ async fn instances_started_together_on_an_empty_database_agree_on_one_key(backen
 
     // Assert
     let stored = db.store.signing_keys().await.unwrap();
-    assert_eq!(stored.len(), 1);
+    assert_eq!(stored.len(), 2, "one current and one next key: {stored:?}");
+    assert!(stored[0].is_current && stored[1].is_next());
     assert_eq!(a.current_kid().await.unwrap(), stored[0].kid);
     assert_eq!(b.current_kid().await.unwrap(), stored[0].kid);
 }

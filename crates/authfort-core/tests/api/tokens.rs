@@ -101,7 +101,7 @@ async fn access_token_header_is_exactly_rs256_with_the_current_kid(backend: Back
     // Assert
     assert_eq!(header, json!({"alg": "RS256", "kid": current_kid, "typ": "JWT"}));
     let jwks = h.auth.get_jwks().await.unwrap();
-    assert_eq!(jwks.keys.len(), 1);
+    assert_eq!(jwks.keys.len(), 2, "the current key and the next one, published ahead");
     assert_eq!(jwks.keys[0].kid, current_kid);
     assert_eq!(jwks.keys[0].kty, "RSA");
     assert_eq!(jwks.keys[0].alg.as_deref(), Some("RS256"));

@@ -107,13 +107,18 @@ async fn signing_key_timestamps_round_trip_exactly(backend: Backend) {
 
     // Act
     db.store.insert_first_signing_key(&first).await.unwrap();
-    db.store.rotate_signing_key(&second, retire_until).await.unwrap();
+    db.store.insert_next_signing_key(&second).await.unwrap();
+    db.store
+        .rotate_signing_key(&first.kid, created + Duration::microseconds(2), retire_until)
+        .await
+        .unwrap();
     let stored = db.store.signing_keys().await.unwrap();
 
     // Assert
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].created_at, created + Duration::microseconds(1));
     assert_eq!(stored[0].expires_at, None);
+    assert_eq!(stored[0].activated_at, Some(created + Duration::microseconds(2)));
     assert_eq!(stored[1].created_at, created);
     assert_eq!(stored[1].expires_at, Some(retire_until));
 }

@@ -10,6 +10,8 @@ mod commands;
 mod config;
 mod helpers;
 mod postgres;
+mod python_verifier;
 mod rate_limit;
 mod serve;
+mod service;
 mod shutdown;
