@@ -9,6 +9,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::delivery::{spawn_worker, transport_for, Templates};
 use crate::error::{AuthError, AuthResult};
 use crate::events::{Event, EventBus, EventKind, RateLimitExceeded};
+use crate::pwned::PwnedChecker;
 use crate::rate_limit::{
     Bucket, MemoryRateLimitStore, RateKey, RateLimitStore, RateLimiter, RedisRateLimitStore, Throttled,
 };
@@ -31,6 +32,7 @@ pub(crate) struct Inner {
     pub(crate) events: EventBus,
     pub(crate) mail: Option<Mail>,
     pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) pwned: Option<PwnedChecker>,
 }
 
 /// Email delivery state: templates, the worker's wake-up, and its stop signal (dropping the
@@ -58,6 +60,7 @@ pub struct AuthFortBuilder {
     clock: Arc<dyn Clock>,
     key_generator: Arc<dyn KeyGenerator>,
     migrate: bool,
+    mail_worker: bool,
     rate_limit_store: Option<Arc<dyn RateLimitStore>>,
 }
 
@@ -85,6 +88,13 @@ impl AuthFortBuilder {
     /// `rate_limit.enabled`.
     pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
         self.rate_limit_store = Some(store);
+        self
+    }
+
+    /// Whether to start the mail delivery worker (default true). With `false`, mail is still
+    /// rendered and queued in the outbox, for another process (the server) to deliver.
+    pub fn mail_worker(mut self, start: bool) -> Self {
+        self.mail_worker = start;
         self
     }
 
@@ -128,14 +138,16 @@ impl AuthFortBuilder {
                 let templates = Templates::load(&self.config.email).map_err(config_error)?;
                 let wake = Arc::new(Notify::new());
                 let (stop, stopped) = watch::channel(false);
-                spawn_worker(
-                    store.clone(),
-                    self.clock.clone(),
-                    transport,
-                    self.config.email.clone(),
-                    wake.clone(),
-                    stopped,
-                );
+                if self.mail_worker {
+                    spawn_worker(
+                        store.clone(),
+                        self.clock.clone(),
+                        transport,
+                        self.config.email.clone(),
+                        wake.clone(),
+                        stopped,
+                    );
+                }
                 Some(Mail {
                     templates,
                     wake,
@@ -158,6 +170,11 @@ impl AuthFortBuilder {
         } else {
             None
         };
+        let pwned = if self.config.pwned_passwords.enabled {
+            Some(PwnedChecker::new(&self.config.pwned_passwords)?)
+        } else {
+            None
+        };
         Ok(AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -168,6 +185,7 @@ impl AuthFortBuilder {
                 events: EventBus::start(),
                 mail,
                 rate_limiter,
+                pwned,
             }),
         })
     }
@@ -184,6 +202,7 @@ impl AuthFort {
             clock: Arc::new(SystemClock),
             key_generator: Arc::new(RsaKeyGenerator),
             migrate: true,
+            mail_worker: true,
             rate_limit_store: None,
         }
     }
