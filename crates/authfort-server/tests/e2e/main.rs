@@ -11,5 +11,6 @@ mod config;
 mod helpers;
 mod postgres;
 mod rate_limit;
+mod secret_key;
 mod serve;
 mod shutdown;
