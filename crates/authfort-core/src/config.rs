@@ -358,11 +358,12 @@ pub struct RateLimitConfig {
     pub magic_link: Option<String>,
     /// `POST /auth/magic-link/verify` (IP).
     pub magic_link_verify: Option<String>,
-    /// Email one-time-code requests (IP and email).
+    /// `POST /auth/otp` and `POST /auth/otp/verify` together, one shared count as in the
+    /// reference (IP and email).
     pub otp: Option<String>,
-    /// Email one-time-code verification (IP and email).
+    /// `POST /auth/otp/verify` alone, on top of `otp` (IP and email).
     pub otp_verify: Option<String>,
-    /// Email verification (IP).
+    /// `POST /auth/verify-email` (IP).
     pub verify_email: Option<String>,
     /// `POST /auth/refresh` (IP).
     pub refresh: Option<String>,
@@ -370,9 +371,9 @@ pub struct RateLimitConfig {
     pub oauth_authorize: Option<String>,
     /// MFA code verification (IP).
     pub mfa_verify: Option<String>,
-    /// Password-reset requests (IP and email).
+    /// `POST /auth/password/forgot` (IP and email).
     pub password_forgot: Option<String>,
-    /// Password-reset completion (IP).
+    /// `POST /auth/password/reset` (IP).
     pub password_reset: Option<String>,
     /// `POST /auth/verify-email/resend` (IP).
     pub verify_email_resend: Option<String>,

@@ -15,6 +15,7 @@ use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{EmailOtpRequested, Event, SecretToken};
 use crate::model::{AuthResponse, ClientInfo, EmailOtp, Session};
+use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{NewRefreshToken, RedeemEmailOtp, RedeemOutcome};
 use crate::validation;
@@ -79,10 +80,11 @@ impl AuthFort {
             MailKind::EmailOtp,
             Some(&code),
             &email,
-            config.email_otp_ttl_seconds,
-            otp.id,
-            expires_at,
-            now,
+            Carried {
+                id: otp.id,
+                created_at: now,
+                expires_at,
+            },
         );
         store.create_email_otp(&otp, message.as_ref()).await?;
         self.wake_mail();

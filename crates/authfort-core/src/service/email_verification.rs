@@ -10,6 +10,7 @@ use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{EmailVerificationRequested, Event, SecretToken, UserEmail};
 use crate::links;
 use crate::model::VerificationToken;
+use crate::service::mail::Carried;
 use crate::AuthFort;
 
 const PURPOSE: &str = "email_verify";
@@ -59,10 +60,11 @@ impl AuthFort {
             MailKind::EmailVerification,
             link.as_deref(),
             &user.email,
-            config.email_verify_ttl_seconds,
-            token.id,
-            expires_at,
-            now,
+            Carried {
+                id: token.id,
+                created_at: now,
+                expires_at,
+            },
         );
         store.create_verification_token(&token, message.as_ref()).await?;
         self.wake_mail();

@@ -15,6 +15,7 @@ use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, MagicLinkRequested, SecretToken};
 use crate::links;
 use crate::model::{AuthResponse, ClientInfo, Session, VerificationToken};
+use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{NewRefreshToken, RedeemMagicLink, RedeemOutcome};
 use crate::validation;
@@ -88,10 +89,11 @@ impl AuthFort {
             MailKind::MagicLink,
             link.as_deref(),
             &email,
-            config.magic_link_ttl_seconds,
-            token.id,
-            expires_at,
-            now,
+            Carried {
+                id: token.id,
+                created_at: now,
+                expires_at,
+            },
         );
         store.create_verification_token(&token, message.as_ref()).await?;
         self.wake_mail();

@@ -15,6 +15,7 @@ use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, PasswordPwnedRejected, UserEmail, UserRef};
 use crate::links;
 use crate::model::{User, VerificationToken};
+use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{PasswordCondition, PasswordWrite};
 use crate::validation;
@@ -85,10 +86,11 @@ impl AuthFort {
             MailKind::PasswordReset,
             link.as_deref(),
             &user.email,
-            config.password_reset_ttl_seconds,
-            token.id,
-            expires_at,
-            now,
+            Carried {
+                id: token.id,
+                created_at: now,
+                expires_at,
+            },
         );
         store.create_verification_token(&token, message.as_ref()).await?;
         self.wake_mail();
