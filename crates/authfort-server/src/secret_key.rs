@@ -97,6 +97,7 @@ fn read_or_create(path: &Path) -> anyhow::Result<(String, bool)> {
                     .with_context(|| format!("cannot read the secret key file {}", path.display()))?;
                 let existing = text.trim();
                 if existing.len() >= MIN_LEN {
+                    warn_if_readable_by_others(path);
                     return Ok((existing.to_owned(), false));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(20));
@@ -109,6 +110,21 @@ fn read_or_create(path: &Path) -> anyhow::Result<(String, bool)> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot create the secret key file {}", path.display())),
     }
+}
+
+/// A key file others can read is a key others may have copied: say so.
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "the secret key file is accessible to other users; chmod 600 it");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 #[cfg(test)]

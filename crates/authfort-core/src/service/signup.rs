@@ -55,7 +55,8 @@ pub(crate) fn field(e: FieldError) -> AuthError {
 impl AuthFort {
     /// Creates a user with a password and signs them in (a new session). Ignores
     /// `allow_signup`. Emits `user_created` then `login` (and `email_verified` when created
-    /// verified).
+    /// verified). With `email_verification.send_on_signup`, an unverified user is also sent
+    /// a verification email (see [`AuthFort::create_email_verification_token`]).
     ///
     /// # Errors
     /// `invalid_email`, `password_too_short`, `password_too_long`, `invalid_name`,

@@ -392,7 +392,7 @@ pub struct Redeemed {
 pub enum RedeemOutcome {
     /// Unknown, expired, already used, wrong purpose, or its user is gone.
     Invalid,
-    /// The user is banned (nothing was consumed).
+    /// The user is banned (a magic link stays unconsumed; an email code is spent).
     Banned,
     /// Signed in.
     SignedIn(Box<Redeemed>),

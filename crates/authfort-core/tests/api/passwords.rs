@@ -161,10 +161,21 @@ async fn change_checks_the_old_password_and_signs_out_other_sessions(backend: Ba
         code(h.auth.change_password(uuid::Uuid::new_v4(), PASSWORD, NEW).await),
         "user_not_found"
     );
+    let outstanding = h
+        .auth
+        .create_password_reset_token("change@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     h.auth
         .change_password_keeping_session(id, here.user.session_id, PASSWORD, NEW)
         .await
         .unwrap();
+    assert_eq!(
+        code(h.auth.reset_password(&outstanding, "stolen link password").await),
+        "invalid_reset_token",
+        "a new password retires outstanding reset links"
+    );
     let client = ClientInfo::default();
     assert_eq!(
         code(h.auth.authenticate(&here.tokens.access_token).await),
