@@ -16,7 +16,6 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          exclude: process.env.AUTHFORT_EMAIL_FLOWS ? [] : ['test/integration/email-flows.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -4,8 +4,6 @@
 # (or CHROMIUM_PATH):
 #   npm ci → typecheck → build (ESM + CJS + .d.ts) → unit tests → integration tests against
 #   the real binary → example app: npm ci, build, browser test in headless Chromium.
-# Set AUTHFORT_EMAIL_FLOWS=1 to include test/integration/email-flows.test.ts (OTP,
-# verify-email, password endpoints) once the server has those endpoints.
 set -euo pipefail
 JS="$(cd "$(dirname "$0")/.." && pwd)"
 ROOT="$(cd "$JS/../.." && pwd)"

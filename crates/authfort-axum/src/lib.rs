@@ -57,14 +57,30 @@ pub use rate_limit::{limit_email, limit_ip};
 pub use state::AuthState;
 
 /// The routes to nest under `/auth`: signup, login, refresh, logout, me, the caller's own
-/// sessions (list, revoke one, revoke all), and the magic-link request, verify and confirm page.
+/// sessions (list, revoke one, revoke all), magic links (request, verify, confirm page),
+/// email one-time codes, email verification (verify, resend, confirm page) and passwords
+/// (forgot, reset with its page, change, set).
 pub fn router(auth: AuthFort) -> Router {
-    let page = routes::magic_link::ConfirmPage::render(auth.config().links.success_redirect.as_deref());
+    use routes::confirm_page::{ConfirmPage, PageKind};
+    let page = |kind| {
+        let page = ConfirmPage::render(kind, auth.config().links.success_redirect.as_deref());
+        get(move || std::future::ready(page.response()))
+    };
     Router::new()
         .route("/introspect", post(routes::introspect::introspect))
         .route("/magic-link", post(routes::magic_link::request))
         .route("/magic-link/verify", post(routes::magic_link::verify))
-        .route("/magic-link/confirm", get(move || std::future::ready(page.response())))
+        .route("/magic-link/confirm", page(PageKind::SignIn))
+        .route("/otp", post(routes::otp::request))
+        .route("/otp/verify", post(routes::otp::verify))
+        .route("/verify-email", post(routes::verify_email::verify))
+        .route("/verify-email/resend", post(routes::verify_email::resend))
+        .route("/verify-email/confirm", page(PageKind::VerifyEmail))
+        .route("/password/forgot", post(routes::password::forgot))
+        .route("/password/reset", post(routes::password::reset))
+        .route("/password/reset/confirm", page(PageKind::ResetPassword))
+        .route("/password/change", post(routes::password::change))
+        .route("/set-password", post(routes::password::set))
         .route("/signup", post(routes::signup::signup))
         .route("/login", post(routes::login::login))
         .route("/refresh", post(routes::refresh::refresh))

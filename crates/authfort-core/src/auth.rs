@@ -9,6 +9,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::delivery::{spawn_worker, transport_for, Templates};
 use crate::error::{AuthError, AuthResult};
 use crate::events::{Event, EventBus, EventKind, RateLimitExceeded};
+use crate::pwned::PwnedChecker;
 use crate::rate_limit::{
     Bucket, MemoryRateLimitStore, RateKey, RateLimitStore, RateLimiter, RedisRateLimitStore, Throttled,
 };
@@ -31,6 +32,7 @@ pub(crate) struct Inner {
     pub(crate) events: EventBus,
     pub(crate) mail: Option<Mail>,
     pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) pwned: Option<PwnedChecker>,
 }
 
 /// Email delivery state: templates, the worker's wake-up, and its stop signal (dropping the
@@ -58,6 +60,7 @@ pub struct AuthFortBuilder {
     clock: Arc<dyn Clock>,
     key_generator: Arc<dyn KeyGenerator>,
     migrate: bool,
+    mail_worker: bool,
     rate_limit_store: Option<Arc<dyn RateLimitStore>>,
 }
 
@@ -85,6 +88,15 @@ impl AuthFortBuilder {
     /// `rate_limit.enabled`.
     pub fn rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
         self.rate_limit_store = Some(store);
+        self
+    }
+
+    /// Whether to start the background workers (default true): mail delivery and, with
+    /// `auto_rotate_keys`, key rotation. With `false` (one-shot commands), mail is still
+    /// rendered and queued in the outbox, for another process (the server) to deliver, and
+    /// keys rotate only when that process finds them due.
+    pub fn mail_worker(mut self, start: bool) -> Self {
+        self.mail_worker = start;
         self
     }
 
@@ -122,20 +134,23 @@ impl AuthFortBuilder {
         .await?;
         let config_error =
             |e: crate::ConfigError| AuthError::rejected(crate::RejectKind::BadRequest, "invalid_config", e.to_string());
+        let background = self.mail_worker;
         let mail = match transport_for(&self.config.email).map_err(config_error)? {
             None => None,
             Some(transport) => {
                 let templates = Templates::load(&self.config.email).map_err(config_error)?;
                 let wake = Arc::new(Notify::new());
                 let (stop, stopped) = watch::channel(false);
-                spawn_worker(
-                    store.clone(),
-                    self.clock.clone(),
-                    transport,
-                    self.config.email.clone(),
-                    wake.clone(),
-                    stopped,
-                );
+                if self.mail_worker {
+                    spawn_worker(
+                        store.clone(),
+                        self.clock.clone(),
+                        transport,
+                        self.config.email.clone(),
+                        wake.clone(),
+                        stopped,
+                    );
+                }
                 Some(Mail {
                     templates,
                     wake,
@@ -158,6 +173,11 @@ impl AuthFortBuilder {
         } else {
             None
         };
+        let pwned = if self.config.pwned_passwords.enabled {
+            Some(PwnedChecker::new(&self.config.pwned_passwords)?)
+        } else {
+            None
+        };
         let auth = AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -168,9 +188,10 @@ impl AuthFortBuilder {
                 events: EventBus::start(),
                 mail,
                 rate_limiter,
+                pwned,
             }),
         };
-        if auth.inner.config.auto_rotate_keys {
+        if auth.inner.config.auto_rotate_keys && background {
             spawn_key_rotation(Arc::downgrade(&auth.inner));
         }
         Ok(auth)
@@ -204,6 +225,7 @@ impl AuthFort {
             clock: Arc::new(SystemClock),
             key_generator: Arc::new(RsaKeyGenerator),
             migrate: true,
+            mail_worker: true,
             rate_limit_store: None,
         }
     }

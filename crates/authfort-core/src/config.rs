@@ -41,6 +41,19 @@ pub struct AuthConfig {
     pub max_password_length: usize,
     /// Magic-link lifetime.
     pub magic_link_ttl_seconds: u64,
+    /// Lifetime of an email one-time code.
+    pub email_otp_ttl_seconds: u64,
+    /// Lifetime of an email-verification link.
+    pub email_verify_ttl_seconds: u64,
+    /// Lifetime of a password-reset link.
+    pub password_reset_ttl_seconds: u64,
+    /// Email verification.
+    pub email_verification: EmailVerificationConfig,
+    /// Refuse a new password equal to any of the user's last N passwords (the current one
+    /// included); 0 turns the history off and stores nothing.
+    pub password_history_count: u32,
+    /// The breached-password check (off by default).
+    pub pwned_passwords: PwnedPasswordsConfig,
     /// Largest accepted request body, in bytes (larger bodies get 413).
     pub max_body_bytes: usize,
     /// Proxies (IPs or CIDRs) whose `X-Forwarded-For` is trusted for the client IP.
@@ -65,6 +78,10 @@ pub struct AuthConfig {
     /// Shared secret for `POST /auth/introspect` (`Authorization: Bearer <secret>`, at least
     /// 16 characters). Unset: the endpoint is off (404); the reference leaves it open instead.
     pub introspect_secret: Option<Secret>,
+    /// Server secret (at least 32 characters) keying the HMAC under which email one-time
+    /// codes are stored. It must not live in the database. Unset: email OTP is refused
+    /// (the standalone server generates one next to a SQLite database).
+    pub secret_key: Option<Secret>,
 }
 
 /// A configured secret: `Debug` prints `***`; [`Secret::expose`] gives the value.
@@ -103,6 +120,12 @@ impl Default for AuthConfig {
             min_password_length: 8,
             max_password_length: 1024,
             magic_link_ttl_seconds: 600,
+            email_otp_ttl_seconds: 300,
+            email_verify_ttl_seconds: 86_400,
+            password_reset_ttl_seconds: 3_600,
+            email_verification: EmailVerificationConfig::default(),
+            password_history_count: 0,
+            pwned_passwords: PwnedPasswordsConfig::default(),
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             password_hashing: PasswordHashingConfig::default(),
@@ -114,6 +137,41 @@ impl Default for AuthConfig {
             admin: AdminConfig::default(),
             rate_limit: RateLimitConfig::default(),
             introspect_secret: None,
+            secret_key: None,
+        }
+    }
+}
+
+/// Email verification.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailVerificationConfig {
+    /// Queue a verification email when someone signs up with a password.
+    pub send_on_signup: bool,
+}
+
+/// The breached-password check: the k-anonymity range API of Have I Been Pwned (only the
+/// first 5 hex characters of the password's SHA-1 leave the server).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PwnedPasswordsConfig {
+    /// Check new passwords (signup, reset, change, set).
+    pub enabled: bool,
+    /// Base URL of the range API; `<base_url>/range/<5 hex>` is fetched.
+    pub base_url: String,
+    /// When the API cannot answer: accept the password (true) or refuse it as breached.
+    pub fail_open: bool,
+    /// Timeout of one range request, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for PwnedPasswordsConfig {
+    fn default() -> Self {
+        PwnedPasswordsConfig {
+            enabled: false,
+            base_url: "https://api.pwnedpasswords.com".into(),
+            fail_open: true,
+            timeout_ms: 2_000,
         }
     }
 }
@@ -203,6 +261,12 @@ pub struct LinksConfig {
     /// Where the confirm page goes after signing in when the link carries no `redirect_to`;
     /// unset: the page just says you are signed in.
     pub success_redirect: Option<String>,
+    /// Template of the email-verification link (`{token}` replaced). Default:
+    /// `{public_url}/auth/verify-email/confirm#token={token}`.
+    pub verify_email_url: Option<String>,
+    /// Template of the password-reset link (`{token}` replaced). Default:
+    /// `{public_url}/auth/password/reset/confirm#token={token}`.
+    pub password_reset_url: Option<String>,
 }
 
 /// Email delivery (through the durable outbox).
@@ -210,7 +274,8 @@ pub struct LinksConfig {
 #[serde(default)]
 pub struct EmailConfig {
     /// `log` (print to the console; development only), `smtp`, `webhook`, or `none`
-    /// (no mail: deliver from your `magic_link_requested` hook).
+    /// (no mail: deliver from your `magic_link_requested`, `email_otp_requested`,
+    /// `email_verification_requested` hooks, and the reset token returned to you).
     pub transport: String,
     /// `smtp://host:port` (STARTTLS when offered), `smtps://user:pass@host:port` (implicit TLS),
     /// or `smtp+plain://host:port` (no TLS; local relays and tests only).
@@ -221,7 +286,8 @@ pub struct EmailConfig {
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for the `X-AuthFort-Signature` header.
     pub webhook_secret: Option<String>,
-    /// Directory with template overrides (`magic_link.subject`, `magic_link.txt`, `magic_link.html`).
+    /// Directory with template overrides: `<kind>.subject`, `<kind>.txt`, `<kind>.html` for the
+    /// kinds `magic_link`, `email_verification`, `email_otp` and `password_reset`.
     pub templates_dir: Option<String>,
     /// Attempts before a message is dropped.
     pub max_attempts: u32,
@@ -296,11 +362,12 @@ pub struct RateLimitConfig {
     pub magic_link: Option<String>,
     /// `POST /auth/magic-link/verify` (IP).
     pub magic_link_verify: Option<String>,
-    /// Email one-time-code requests (IP and email).
+    /// `POST /auth/otp` and `POST /auth/otp/verify` together, one shared count as in the
+    /// reference (IP and email).
     pub otp: Option<String>,
-    /// Email one-time-code verification (IP and email).
+    /// `POST /auth/otp/verify` alone, on top of `otp` (IP and email).
     pub otp_verify: Option<String>,
-    /// Email verification (IP).
+    /// `POST /auth/verify-email` (IP).
     pub verify_email: Option<String>,
     /// `POST /auth/refresh` (IP).
     pub refresh: Option<String>,
@@ -308,10 +375,14 @@ pub struct RateLimitConfig {
     pub oauth_authorize: Option<String>,
     /// MFA code verification (IP).
     pub mfa_verify: Option<String>,
-    /// Password-reset requests (IP and email).
+    /// `POST /auth/password/forgot` (IP and email).
     pub password_forgot: Option<String>,
-    /// Password-reset completion (IP).
+    /// `POST /auth/password/reset` (IP).
     pub password_reset: Option<String>,
+    /// `POST /auth/verify-email/resend` (IP).
+    pub verify_email_resend: Option<String>,
+    /// `POST /auth/password/change` (IP).
+    pub password_change: Option<String>,
     /// `redis://[user:password@]host:port[/db]`: count in Redis, shared by every server
     /// process. Unset: in this process's memory. A secret (may hold a password).
     pub redis_url: Option<String>,
@@ -334,6 +405,8 @@ impl Default for RateLimitConfig {
             mfa_verify: l("5/min"),
             password_forgot: l("5/min"),
             password_reset: l("5/min"),
+            verify_email_resend: l("3/min"),
+            password_change: l("5/min"),
             redis_url: None,
         }
     }
@@ -356,6 +429,8 @@ impl RateLimitConfig {
             B::MfaVerify => &self.mfa_verify,
             B::PasswordForgot => &self.password_forgot,
             B::PasswordReset => &self.password_reset,
+            B::VerifyEmailResend => &self.verify_email_resend,
+            B::PasswordChange => &self.password_change,
         };
         value.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
@@ -442,6 +517,9 @@ impl AuthConfig {
             ("refresh_token_ttl_seconds", self.refresh_token_ttl_seconds),
             ("key_rotation_ttl_seconds", self.key_rotation_ttl_seconds),
             ("magic_link_ttl_seconds", self.magic_link_ttl_seconds),
+            ("email_otp_ttl_seconds", self.email_otp_ttl_seconds),
+            ("email_verify_ttl_seconds", self.email_verify_ttl_seconds),
+            ("password_reset_ttl_seconds", self.password_reset_ttl_seconds),
         ] {
             if v == 0 || v > 10 * 365 * 86_400 {
                 return Err(bad(key, "must be between 1 second and 10 years"));
@@ -509,6 +587,17 @@ impl AuthConfig {
         if self.introspect_secret.as_ref().is_some_and(|k| k.expose().len() < 16) {
             return Err(bad("introspect_secret", "must be at least 16 characters"));
         }
+        if self.secret_key.as_ref().is_some_and(|k| k.expose().len() < 32) {
+            return Err(bad("secret_key", "must be at least 32 characters"));
+        }
+        if self.password_history_count > 24 {
+            return Err(bad("password_history_count", "must be between 0 and 24"));
+        }
+        let p = &self.pwned_passwords;
+        crate::links::absolute_http(&p.base_url).map_err(|m| bad("pwned_passwords.base_url", m))?;
+        if p.timeout_ms == 0 || p.timeout_ms > 60_000 {
+            return Err(bad("pwned_passwords.timeout_ms", "must be between 1 and 60000"));
+        }
         if self.admin.api_key.as_deref().is_some_and(|k| k.len() < 32) {
             return Err(bad("admin.api_key", "must be at least 32 characters"));
         }
@@ -550,14 +639,19 @@ impl AuthConfig {
                 return Err(bad("public_url", "must not have a query or fragment"));
             }
         }
-        if let Some(t) = &self.links.magic_link_url {
+        for (key, template) in [
+            ("links.magic_link_url", &self.links.magic_link_url),
+            ("links.verify_email_url", &self.links.verify_email_url),
+            ("links.password_reset_url", &self.links.password_reset_url),
+        ] {
+            let Some(t) = template else { continue };
             if !t.contains("{token}") {
-                return Err(bad("links.magic_link_url", "must contain {token}"));
+                return Err(bad(key, "must contain {token}"));
             }
             let probe = t.replace("{token}", "x");
-            let u = url::Url::parse(&probe).map_err(|_| bad("links.magic_link_url", "not an absolute URL"))?;
+            let u = url::Url::parse(&probe).map_err(|_| bad(key, "not an absolute URL"))?;
             if !matches!(u.scheme(), "http" | "https") {
-                return Err(bad("links.magic_link_url", "must be an http(s) URL"));
+                return Err(bad(key, "must be an http(s) URL"));
             }
         }
         for entry in &self.links.allowed_redirects {
@@ -611,10 +705,14 @@ impl AuthConfig {
             }
             _ => return Err(bad("email.transport", "must be one of log, smtp, webhook, none")),
         }
-        if self.public_url.is_none() && self.links.magic_link_url.is_none() {
+        let l = &self.links;
+        if self.public_url.is_none()
+            && (l.magic_link_url.is_none() || l.verify_email_url.is_none() || l.password_reset_url.is_none())
+        {
             return Err(bad(
                 "public_url",
-                "required to build links in emails (or set links.magic_link_url)",
+                "required to build links in emails (or set links.magic_link_url, links.verify_email_url and \
+                 links.password_reset_url)",
             ));
         }
         if e.max_attempts == 0 {

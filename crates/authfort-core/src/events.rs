@@ -189,6 +189,45 @@ pub struct MagicLinkRequested {
     pub link: Option<SecretToken>,
 }
 
+/// `email_verification_requested`: carries the raw token so the application can deliver it.
+#[derive(Debug, Clone)]
+pub struct EmailVerificationRequested {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// The address to prove.
+    pub email: String,
+    /// The raw token (`Debug` prints `***`).
+    pub token: SecretToken,
+    /// The link built from configuration, when `public_url` or a link template is set.
+    pub link: Option<SecretToken>,
+}
+
+/// `email_otp_requested`: carries the raw code so the application can deliver it.
+#[derive(Debug, Clone)]
+pub struct EmailOtpRequested {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user, or `None` for an address without an account (passwordless signup).
+    pub user_id: Option<Uuid>,
+    /// The canonical address the code is for.
+    pub email: String,
+    /// The raw 6-digit code (`Debug` prints `***`).
+    pub code: SecretToken,
+}
+
+/// `password_pwned_rejected`: a new password was found in the breached-password corpus.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordPwnedRejected {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// SHA-256 hex of the lower-cased address, when one is known.
+    pub email_hash: Option<String>,
+    /// Client IP (signup only).
+    pub ip_address: Option<String>,
+}
+
 /// `magic_link_login`, `email_verified`: a user and their address.
 #[derive(Debug, Clone, Serialize)]
 pub struct UserEmail {
@@ -297,6 +336,24 @@ pub enum Event {
     UserDeleted(UserDeleted),
     /// A request was refused by a rate limit.
     RateLimitExceeded(RateLimitExceeded),
+    /// An email-verification token was created.
+    EmailVerificationRequested(EmailVerificationRequested),
+    /// An email one-time code was created.
+    EmailOtpRequested(EmailOtpRequested),
+    /// An email one-time code was redeemed.
+    EmailOtpLogin(UserEmail),
+    /// A password-reset token was created (the token is returned to the caller, not here).
+    PasswordResetRequested(UserEmail),
+    /// A password was reset with a reset token.
+    PasswordReset(UserRef),
+    /// A password was changed with the old one.
+    PasswordChanged(UserRef),
+    /// A first password was set on a passwordless account.
+    PasswordSet(UserRef),
+    /// A breached password was refused.
+    PasswordPwnedRejected(PasswordPwnedRejected),
+    /// A recently used password was refused.
+    PasswordReuseRejected(UserRef),
 }
 
 /// The name of an event, used to register hooks.
@@ -341,6 +398,24 @@ pub enum EventKind {
     UserDeleted,
     /// `rate_limit_exceeded`
     RateLimitExceeded,
+    /// `email_verification_requested`
+    EmailVerificationRequested,
+    /// `email_otp_requested`
+    EmailOtpRequested,
+    /// `email_otp_login`
+    EmailOtpLogin,
+    /// `password_reset_requested`
+    PasswordResetRequested,
+    /// `password_reset`
+    PasswordReset,
+    /// `password_changed`
+    PasswordChanged,
+    /// `password_set`
+    PasswordSet,
+    /// `password_pwned_rejected`
+    PasswordPwnedRejected,
+    /// `password_reuse_rejected`
+    PasswordReuseRejected,
 }
 
 impl EventKind {
@@ -365,6 +440,15 @@ impl EventKind {
         EventKind::UserUpdated,
         EventKind::UserDeleted,
         EventKind::RateLimitExceeded,
+        EventKind::EmailVerificationRequested,
+        EventKind::EmailOtpRequested,
+        EventKind::EmailOtpLogin,
+        EventKind::PasswordResetRequested,
+        EventKind::PasswordReset,
+        EventKind::PasswordChanged,
+        EventKind::PasswordSet,
+        EventKind::PasswordPwnedRejected,
+        EventKind::PasswordReuseRejected,
     ];
 
     /// The reference's snake_case name.
@@ -389,6 +473,15 @@ impl EventKind {
             EventKind::UserUpdated => "user_updated",
             EventKind::UserDeleted => "user_deleted",
             EventKind::RateLimitExceeded => "rate_limit_exceeded",
+            EventKind::EmailVerificationRequested => "email_verification_requested",
+            EventKind::EmailOtpRequested => "email_otp_requested",
+            EventKind::EmailOtpLogin => "email_otp_login",
+            EventKind::PasswordResetRequested => "password_reset_requested",
+            EventKind::PasswordReset => "password_reset",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::PasswordSet => "password_set",
+            EventKind::PasswordPwnedRejected => "password_pwned_rejected",
+            EventKind::PasswordReuseRejected => "password_reuse_rejected",
         }
     }
 
@@ -421,6 +514,15 @@ impl Event {
             Event::UserUpdated(_) => EventKind::UserUpdated,
             Event::UserDeleted(_) => EventKind::UserDeleted,
             Event::RateLimitExceeded(_) => EventKind::RateLimitExceeded,
+            Event::EmailVerificationRequested(_) => EventKind::EmailVerificationRequested,
+            Event::EmailOtpRequested(_) => EventKind::EmailOtpRequested,
+            Event::EmailOtpLogin(_) => EventKind::EmailOtpLogin,
+            Event::PasswordResetRequested(_) => EventKind::PasswordResetRequested,
+            Event::PasswordReset(_) => EventKind::PasswordReset,
+            Event::PasswordChanged(_) => EventKind::PasswordChanged,
+            Event::PasswordSet(_) => EventKind::PasswordSet,
+            Event::PasswordPwnedRejected(_) => EventKind::PasswordPwnedRejected,
+            Event::PasswordReuseRejected(_) => EventKind::PasswordReuseRejected,
         }
     }
 }

@@ -28,6 +28,7 @@ mod error;
 pub mod events;
 pub mod links;
 pub mod model;
+mod pwned;
 pub mod rate_limit;
 mod service;
 pub mod store;
@@ -36,7 +37,8 @@ pub mod validation;
 pub use auth::{AuthFort, AuthFortBuilder};
 pub use authfort_verifier::{AccessClaims, Amr, Jwk, JwkSet};
 pub use config::{
-    AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, PasswordHashingConfig, RateLimitConfig, Secret,
+    AdminConfig, AuthConfig, ConfigError, CookieConfig, CorsConfig, EmailVerificationConfig, PasswordHashingConfig,
+    PwnedPasswordsConfig, RateLimitConfig, Secret,
 };
 pub use error::{AuthError, AuthResult, RejectKind};
 pub use model::{AuthResponse, AuthTokens, ClientInfo, UserResponse};

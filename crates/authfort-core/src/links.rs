@@ -109,12 +109,35 @@ pub fn validate_redirect(config: &AuthConfig, requested: &str) -> Result<String,
 
 /// The magic link for a raw token, from `links.magic_link_url` or `public_url`.
 pub fn magic_link(config: &AuthConfig, token: &str) -> Option<String> {
-    match (&config.links.magic_link_url, &config.public_url) {
+    link(&config.links.magic_link_url, config, "/auth/magic-link/confirm", token)
+}
+
+/// The email-verification link for a raw token, from `links.verify_email_url` or `public_url`.
+pub fn verify_email_link(config: &AuthConfig, token: &str) -> Option<String> {
+    link(
+        &config.links.verify_email_url,
+        config,
+        "/auth/verify-email/confirm",
+        token,
+    )
+}
+
+/// The password-reset link for a raw token, from `links.password_reset_url` or `public_url`.
+pub fn password_reset_link(config: &AuthConfig, token: &str) -> Option<String> {
+    link(
+        &config.links.password_reset_url,
+        config,
+        "/auth/password/reset/confirm",
+        token,
+    )
+}
+
+/// `template` with the token, else the server's own page under `public_url` with the token
+/// in the fragment (never sent to servers, logs or Referer headers).
+fn link(template: &Option<String>, config: &AuthConfig, page: &str, token: &str) -> Option<String> {
+    match (template, &config.public_url) {
         (Some(template), _) => Some(template.replace("{token}", token)),
-        (None, Some(base)) => Some(format!(
-            "{}/auth/magic-link/confirm#token={token}",
-            base.trim_end_matches('/')
-        )),
+        (None, Some(base)) => Some(format!("{}{page}#token={token}", base.trim_end_matches('/'))),
         (None, None) => None,
     }
 }
@@ -180,5 +203,15 @@ mod tests {
         );
         c.links.magic_link_url = Some("https://myapp.com/auth/magic?token={token}".into());
         assert_eq!(magic_link(&c, "abc").unwrap(), "https://myapp.com/auth/magic?token=abc");
+        assert_eq!(
+            verify_email_link(&c, "abc").unwrap(),
+            "https://auth.example.com/auth/verify-email/confirm#token=abc"
+        );
+        assert_eq!(
+            password_reset_link(&c, "abc").unwrap(),
+            "https://auth.example.com/auth/password/reset/confirm#token=abc"
+        );
+        c.links.password_reset_url = Some("https://myapp.com/reset/{token}".into());
+        assert_eq!(password_reset_link(&c, "abc").unwrap(), "https://myapp.com/reset/abc");
     }
 }

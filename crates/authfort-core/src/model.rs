@@ -301,6 +301,33 @@ pub struct VerificationToken {
     pub consumed_at: Option<OffsetDateTime>,
 }
 
+/// An email one-time code. Only its HMAC (keyed by `secret_key`, which is not in the
+/// database) is stored; a code dies after [`EmailOtp::MAX_ATTEMPTS`] tries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailOtp {
+    /// Row id.
+    pub id: Uuid,
+    /// The user; `None` for an address without an account (created on redeem).
+    pub user_id: Option<Uuid>,
+    /// Canonical email the code was sent to; codes are looked up by it.
+    pub email: String,
+    /// Lower-case hex HMAC-SHA256 of the address and the code.
+    pub code_hmac: String,
+    /// Verification attempts so far (right or wrong).
+    pub attempts: i32,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// When it was redeemed.
+    pub consumed_at: Option<OffsetDateTime>,
+}
+
+impl EmailOtp {
+    /// Tries a code allows; after this many wrong ones it is dead even for the right code.
+    pub const MAX_ATTEMPTS: i32 = 5;
+}
+
 /// A message in the delivery outbox.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {

@@ -109,6 +109,10 @@ pub enum Bucket {
     PasswordForgot,
     /// `password_reset`
     PasswordReset,
+    /// `verify_email_resend`
+    VerifyEmailResend,
+    /// `password_change`
+    PasswordChange,
 }
 
 impl Bucket {
@@ -126,6 +130,8 @@ impl Bucket {
         Bucket::MfaVerify,
         Bucket::PasswordForgot,
         Bucket::PasswordReset,
+        Bucket::VerifyEmailResend,
+        Bucket::PasswordChange,
     ];
 
     /// The name used in keys, events and configuration.
@@ -143,6 +149,8 @@ impl Bucket {
             Bucket::MfaVerify => "mfa_verify",
             Bucket::PasswordForgot => "password_forgot",
             Bucket::PasswordReset => "password_reset",
+            Bucket::VerifyEmailResend => "verify_email_resend",
+            Bucket::PasswordChange => "password_change",
         }
     }
 }

@@ -23,14 +23,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database (creating a SQLite file if missing), applies migrations,
-    /// makes sure a signing key exists, then binds `config.bind` (port 0 picks a free port).
+    /// Resolves the server secret ([`crate::secret_key`]), connects to the database
+    /// (creating a SQLite file if missing), applies migrations, makes sure a signing key
+    /// exists, then binds `config.bind` (port 0 picks a free port).
     ///
     /// # Errors
-    /// If the database cannot be opened or migrated, or the address cannot be bound.
+    /// If no secret key can be had (PostgreSQL without `secret_key`), the database cannot be
+    /// opened or migrated, or the address cannot be bound.
     pub async fn build(config: &ServerConfig) -> anyhow::Result<Application> {
+        let mut auth_config = config.auth_config();
+        crate::secret_key::resolve(&mut auth_config, config.database_url.expose())?;
         let auth = AuthFort::builder(config.database_url.expose())
-            .config(config.auth_config())
+            .config(auth_config)
             .build()
             .await
             .with_context(|| format!("cannot start AuthFort on {}", config.database_url))?;

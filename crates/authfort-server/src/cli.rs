@@ -156,13 +156,13 @@ async fn rotate_key(args: &ConfigArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine for a one-shot command: the same database and settings as `serve`, but with
-/// `email.transport = "none"` so no mail worker starts (pending mail is left to the server).
+/// The engine for a one-shot command: the same database and settings as `serve`, but no
+/// mail worker starts (mail a command queues, such as a verification email, is left in the
+/// outbox for the server to deliver).
 pub(crate) async fn open_engine(config: &ServerConfig) -> anyhow::Result<AuthFort> {
-    let mut auth = config.auth_config();
-    auth.email.transport = "none".into();
     AuthFort::builder(config.database_url.expose())
-        .config(auth)
+        .config(config.auth_config())
+        .mail_worker(false)
         .build()
         .await
         .with_context(|| format!("cannot open {}", config.database_url))

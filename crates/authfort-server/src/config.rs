@@ -486,6 +486,17 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_key_comes_from_the_environment_and_never_prints() {
+        let key = "k3y-".repeat(10);
+        let loaded = load_env(&[("AUTHFORT_SECRET_KEY", key.as_str())]).unwrap();
+        assert_eq!(loaded.config.auth.secret_key.as_ref().unwrap().expose(), key);
+        assert!(!format!("{:?}", loaded.config).contains(&key));
+        let err = load_env(&[("AUTHFORT_SECRET_KEY", "too-short")]).unwrap_err();
+        assert!(err.to_string().contains("`secret_key`"), "{err}");
+        assert!(err.to_string().contains("AUTHFORT_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
     fn database_url_passwords_never_print() {
         let url = DatabaseUrl::new("postgres://user:s3cret@db.example.com:5432/auth?sslmode=require");
         assert_eq!(

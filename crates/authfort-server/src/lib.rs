@@ -29,5 +29,7 @@ pub mod cli;
 pub mod config;
 /// The administration commands: `user …`, `sessions …`, `cleanup`.
 pub mod manage;
+/// Resolving the server secret (`secret_key`): configured, or generated next to SQLite.
+pub mod secret_key;
 /// The `tracing` subscriber.
 pub mod telemetry;

@@ -46,7 +46,8 @@ pub enum UserCommand {
     RemoveRole(RoleArgs),
     /// Delete a user: anonymise the row and remove their sessions (or `--hard`: remove the row).
     Delete(DeleteArgs),
-    /// Send an email-verification link (not available yet: always fails).
+    /// Queue an email-verification link for a user (delivered by the running server; earlier
+    /// links stop working).
     SendVerification(EmailArgs),
 }
 
@@ -238,10 +239,24 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
             Ok(())
         }
         UserCommand::SendVerification(args) => {
-            bail!(
-                "email verification is not available yet: no verification mail was sent to {}",
-                args.email
-            )
+            let (auth, user) = engine_and_user(&args).await?;
+            if user.email_verified {
+                bail!("{} is already verified: no mail sent", user.email);
+            }
+            auth.create_email_verification_token(user.id).await.map_err(describe)?;
+            if auth.config().email.transport == "none" {
+                println!(
+                    "verification token created for {} (email.transport = none: deliver it from your \
+                     email_verification_requested hook)",
+                    user.email
+                );
+            } else {
+                println!(
+                    "verification email queued for {} (the server delivers it; earlier links no longer work)",
+                    user.email
+                );
+            }
+            Ok(())
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Test helpers shared by the AuthFort crates: a fresh database per test on either backend,
-//! cached RSA key material, and cheap password hashing.
+//! cached RSA key material, cheap password hashing, and local stand-ins (SMTP, webhook, the
+//! breached-password range API).
 //!
 //! PostgreSQL comes from `AUTHFORT_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); each test gets its own schema. When the
 //! server is unreachable the test fails, never skips: set `AUTHFORT_TEST_SKIP_POSTGRES=1`
 //! to skip PostgreSQL on a machine without it (refused when `CI=true`).
 
+pub mod pwned_range;
 pub mod redis;
 pub mod smtp_sink;
 pub mod webhook_sink;
@@ -141,9 +143,14 @@ impl KeyGenerator for CachedKeys {
     }
 }
 
-/// A configuration for tests: cheap argon2 (the defaults are tested separately).
+/// The `secret_key` of [`test_config`].
+pub const TEST_SECRET_KEY: &str = "test-secret-key-0123456789abcdef-not-for-production";
+
+/// A configuration for tests: cheap argon2 (the defaults are tested separately) and a fixed
+/// [`TEST_SECRET_KEY`] (email one-time codes need one).
 pub fn test_config() -> AuthConfig {
     AuthConfig {
+        secret_key: Some(authfort_core::Secret::new(TEST_SECRET_KEY)),
         password_hashing: PasswordHashingConfig {
             memory_kib: 1024,
             iterations: 1,

@@ -1,8 +1,5 @@
-// E-mail OTP, e-mail verification and password endpoints against the real server.
-//
-// These endpoints (/auth/otp, /auth/otp/verify, /auth/verify-email, /auth/password/*,
-// /auth/set-password) are not in the server yet; this file is excluded from the default run
-// and enabled with AUTHFORT_EMAIL_FLOWS=1 (see vitest.config.ts) once they are.
+// E-mail OTP, e-mail verification and password endpoints against the real server
+// (/auth/otp, /auth/otp/verify, /auth/verify-email, /auth/password/*, /auth/set-password).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthClient, memoryStorage, type AuthClient } from '../../src/index.js';
 import { CookieJar, startServer, tokenOf, uniqueEmail, type Mail, type RunningServer } from './harness.js';

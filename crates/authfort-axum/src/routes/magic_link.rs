@@ -1,16 +1,13 @@
-//! `POST /auth/magic-link`, `POST /auth/magic-link/verify`, `GET /auth/magic-link/confirm`.
-
-use std::sync::Arc;
+//! `POST /auth/magic-link`, `POST /auth/magic-link/verify` (the confirm page is in
+//! [`crate::routes::confirm_page`]).
 
 use authfort_core::rate_limit::Bucket;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::header::REFERRER_POLICY;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::client::Client;
 use crate::error::ApiError;
@@ -54,68 +51,4 @@ pub(crate) async fn verify(
         .headers_mut()
         .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     Ok(response)
-}
-
-/// The confirm page and its headers, rendered once per router.
-#[derive(Clone)]
-pub(crate) struct ConfirmPage {
-    html: Arc<str>,
-    csp: HeaderValue,
-}
-
-fn csp_hash(source: &str) -> String {
-    format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(source.as_bytes()))
-    )
-}
-
-impl ConfirmPage {
-    pub(crate) fn render(success_redirect: Option<&str>) -> ConfirmPage {
-        const TEMPLATE: &str = include_str!("../pages/confirm.html");
-        const STYLE: &str = include_str!("../pages/confirm.css");
-        const SCRIPT: &str = include_str!("../pages/confirm.js");
-        // `<` escaped so no value can close the script element.
-        let config = json!({ "verify": "verify", "success": success_redirect })
-            .to_string()
-            .replace('<', "\\u003c");
-        let html = TEMPLATE
-            .replace("{{STYLE}}", STYLE)
-            .replace("{{SCRIPT}}", SCRIPT)
-            .replace("{{CONFIG}}", &config);
-        let csp = format!(
-            "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; img-src 'none'; \
-             form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
-            csp_hash(SCRIPT),
-            csp_hash(STYLE)
-        );
-        ConfirmPage {
-            html: html.into(),
-            csp: HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
-        }
-    }
-
-    /// Serves the page. It never consumes anything: the token stays in the browser until
-    /// the user presses Continue (scanners that GET links burn nothing).
-    pub(crate) fn response(&self) -> Response {
-        let mut response = (StatusCode::OK, self.html.to_string()).into_response();
-        let h = response.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        h.insert(CONTENT_SECURITY_POLICY, self.csp.clone());
-        h.insert(
-            HeaderName::from_static("x-robots-tag"),
-            HeaderValue::from_static("noindex"),
-        );
-        h.insert(
-            HeaderName::from_static("x-frame-options"),
-            HeaderValue::from_static("DENY"),
-        );
-        h.insert(
-            HeaderName::from_static("x-content-type-options"),
-            HeaderValue::from_static("nosniff"),
-        );
-        response
-    }
 }

@@ -1,5 +1,6 @@
 //! The `/auth` routes, one file per flow.
 
+pub(crate) mod confirm_page;
 pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
@@ -7,9 +8,12 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod me;
+pub(crate) mod otp;
+pub(crate) mod password;
 pub(crate) mod refresh;
 pub(crate) mod sessions;
 pub(crate) mod signup;
+pub(crate) mod verify_email;
 
 use authfort_core::AuthTokens;
 use axum::http::header::CACHE_CONTROL;

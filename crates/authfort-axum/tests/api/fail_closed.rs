@@ -9,7 +9,8 @@ use crate::helpers::{tokens, TestApp};
 /// Breaks the database under a running app by dropping its tables from another connection.
 async fn break_database(backend: Backend, url: &str) {
     let drop = "DROP TABLE authfort_refresh_tokens; DROP TABLE authfort_sessions; DROP TABLE authfort_user_roles; \
-                DROP TABLE authfort_accounts; DROP TABLE authfort_verification_tokens; DROP TABLE authfort_users";
+                DROP TABLE authfort_accounts; DROP TABLE authfort_verification_tokens; DROP TABLE authfort_email_otps; \
+                DROP TABLE authfort_password_history; DROP TABLE authfort_users";
     match backend {
         Backend::Sqlite => {
             let store = SqliteStore::connect(url).await.unwrap();
@@ -37,6 +38,17 @@ async fn a_broken_database_gives_503_and_issues_nothing(backend: Backend) {
         ),
         ("/auth/refresh", json!({"refresh_token": refresh})),
         ("/auth/magic-link/verify", json!({"token": "x".repeat(86)})),
+        ("/auth/otp", json!({"email": "down@example.com"})),
+        (
+            "/auth/otp/verify",
+            json!({"email": "down@example.com", "code": "123456"}),
+        ),
+        ("/auth/verify-email", json!({"token": "x".repeat(86)})),
+        ("/auth/password/forgot", json!({"email": "down@example.com"})),
+        (
+            "/auth/password/reset",
+            json!({"token": "x".repeat(86), "new_password": "a new passphrase"}),
+        ),
     ] {
         let r = app.post(path, body).await;
         r.assert_error(503, "service_unavailable");

@@ -54,7 +54,7 @@ fn collect_events(app: &TestApp) -> Arc<Mutex<Vec<RateLimitExceeded>>> {
 async fn each_endpoint_allows_its_limit_then_answers_429(backend: Backend) {
     let app = TestApp::with_config(backend, enabled).await;
     type Body = fn(usize) -> Value;
-    let cases: [(&str, usize, Body); 5] = [
+    let cases: [(&str, usize, Body); 9] = [
         (
             "/auth/signup",
             3,
@@ -68,6 +68,18 @@ async fn each_endpoint_allows_its_limit_then_answers_429(backend: Backend) {
         ("/auth/refresh", 30, |_| json!({"refresh_token": "not-a-token"})),
         ("/auth/magic-link", 5, |i| json!({"email": format!("m{i}@example.com")})),
         ("/auth/magic-link/verify", 10, |_| json!({"token": "x".repeat(43)})),
+        ("/auth/otp", 5, |i| json!({"email": format!("o{i}@example.com")})),
+        ("/auth/verify-email", 5, |_| json!({"token": "x".repeat(43)})),
+        (
+            "/auth/password/forgot",
+            5,
+            |i| json!({"email": format!("f{i}@example.com")}),
+        ),
+        (
+            "/auth/password/reset",
+            5,
+            |_| json!({"token": "x".repeat(43), "new_password": PASSWORD}),
+        ),
     ];
     for (path, n, body) in cases {
         let start = app.clock.now();

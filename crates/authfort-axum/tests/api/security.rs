@@ -101,6 +101,14 @@ async fn no_secret_reaches_the_logs(backend: Backend) {
         )
         .await;
     let (access, refresh) = tokens(&signup.body);
+    let user_id = signup.body["user"]["id"].as_str().unwrap().parse().unwrap();
+    let verify_token = app
+        .auth
+        .create_email_verification_token(user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.post("/auth/verify-email", json!({ "token": verify_token })).await;
     let rotated = app.post("/auth/refresh", json!({"refresh_token": refresh})).await;
     let (_, refresh2) = tokens(&rotated.body);
     app.post("/auth/refresh", json!({"refresh_token": refresh})).await; // reuse: logged as a warning
@@ -117,6 +125,47 @@ async fn no_secret_reaches_the_logs(backend: Backend) {
         .unwrap();
     let signed_in = app.post("/auth/magic-link/verify", json!({ "token": token })).await;
     app.post("/auth/magic-link/verify", json!({ "token": token })).await;
+    // Email verification, sign-in codes, password reset, change and set.
+    let otp = app.auth.create_email_otp("logs@example.com").await.unwrap().unwrap();
+    let wrong_otp = format!("{:06}", (otp.parse::<u32>().unwrap() + 1) % 1_000_000);
+    app.post(
+        "/auth/otp/verify",
+        json!({"email": "logs@example.com", "code": wrong_otp}),
+    )
+    .await;
+    let by_code = app
+        .post("/auth/otp/verify", json!({"email": "logs@example.com", "code": otp}))
+        .await;
+    let reset_token = app
+        .auth
+        .create_password_reset_token("logs@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let reset_password = "Reset-secret-passphrase";
+    app.post(
+        "/auth/password/reset",
+        json!({"token": reset_token, "new_password": "short"}),
+    )
+    .await;
+    app.post(
+        "/auth/password/reset",
+        json!({"token": reset_token, "new_password": reset_password}),
+    )
+    .await;
+    let relogin = app
+        .post(
+            "/auth/login",
+            json!({"email": "logs@example.com", "password": reset_password}),
+        )
+        .await;
+    let changed_password = "Changed-secret-passphrase";
+    app.post_with(
+        "/auth/password/change",
+        json!({"old_password": reset_password, "new_password": changed_password}),
+        &[("authorization", &format!("Bearer {}", tokens(&relogin.body).0))],
+    )
+    .await;
     app.auth.flush_events().await;
 
     let logs = captured.text();
@@ -133,8 +182,23 @@ async fn no_secret_reaches_the_logs(backend: Backend) {
         refresh2.as_str(),
         token.as_str(),
         tokens(&signed_in.body).1.as_str(),
+        verify_token.as_str(),
+        tokens(&by_code.body).1.as_str(),
+        reset_token.as_str(),
+        reset_password,
+        changed_password,
     ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+    // Six digits can occur by chance (a timestamp's microseconds): look for the codes as
+    // standalone numbers only.
+    for code in [&otp, &wrong_otp] {
+        let standalone = logs.match_indices(code.as_str()).any(|(i, _)| {
+            let before = logs[..i].chars().next_back();
+            let after = logs[i + code.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_digit() || c == '.') && !after.is_some_and(|c| c.is_ascii_digit())
+        });
+        assert!(!standalone, "an email code reached the logs");
     }
 }
 

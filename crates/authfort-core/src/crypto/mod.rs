@@ -16,6 +16,21 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A fresh 6-digit code from the OS CSPRNG, each digit uniform (`000000`–`999999`).
+pub fn otp_code() -> String {
+    use rand::Rng;
+    format!("{:06}", OsRng.gen_range(0..1_000_000u32))
+}
+
+/// Lower-case hex HMAC-SHA256 of `message` under `key`: how short codes are stored, so a
+/// database dump alone cannot recover them (the key lives outside the database).
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Lower-case hex SHA-256 of a token's UTF-8 bytes: the only form in which tokens are stored.
 pub fn sha256_hex(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -32,6 +47,26 @@ mod tests {
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let set: std::collections::HashSet<_> = (0..10_000).map(|_| random_token()).collect();
         assert_eq!(set.len(), 10_000);
+    }
+
+    #[test]
+    fn otp_codes_are_six_digits_and_spread() {
+        let codes: Vec<String> = (0..2_000).map(|_| otp_code()).collect();
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+        for position in 0..6 {
+            let digits: std::collections::HashSet<u8> = codes.iter().map(|c| c.as_bytes()[position]).collect();
+            assert_eq!(digits.len(), 10, "every digit appears at position {position}");
+        }
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use crate::config::{ConfigError, EmailConfig};
 use crate::model::OutboxMessage;
 
-pub use self::templates::{RenderedMail, Templates};
+pub use self::templates::{MailKind, RenderedMail, Templates};
 pub use self::worker::spawn_worker;
 
 /// Something that delivers an outbox message (SMTP relay, webhook, console).

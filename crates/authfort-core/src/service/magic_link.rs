@@ -10,12 +10,12 @@ use time::Duration;
 use uuid::Uuid;
 
 use crate::crypto::{random_token, sha256_hex};
+use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
-use crate::events::{
-    Event, Login, MagicLinkRequested, SecretToken, SessionRevoked, UnverifiedAccountClaimed, UserCreated, UserEmail,
-};
+use crate::events::{Event, MagicLinkRequested, SecretToken};
 use crate::links;
-use crate::model::{AuthResponse, ClientInfo, OutboxMessage, Session, VerificationToken};
+use crate::model::{AuthResponse, ClientInfo, Session, VerificationToken};
+use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{NewRefreshToken, RedeemMagicLink, RedeemOutcome};
 use crate::validation;
@@ -85,35 +85,18 @@ impl AuthFort {
         };
         let link = links::magic_link(config, &raw);
         // Mail goes to the canonical address we hold, never to the request string.
-        let message = match (&self.inner.mail, &link) {
-            (Some(mail), Some(link)) => {
-                let rendered = mail
-                    .templates
-                    .magic_link(link, &email, config.magic_link_ttl_seconds.div_ceil(60));
-                Some(OutboxMessage {
-                    id: Uuid::new_v4(),
-                    kind: PURPOSE.into(),
-                    recipient: email.clone(),
-                    subject: Some(rendered.subject),
-                    body_text: Some(rendered.text),
-                    body_html: Some(rendered.html),
-                    token_id: Some(token.id),
-                    expires_at: Some(expires_at),
-                    status: "pending".into(),
-                    attempts: 0,
-                    next_attempt_at: now,
-                    locked_until: None,
-                    last_error: None,
-                    created_at: now,
-                    sent_at: None,
-                })
-            }
-            _ => None,
-        };
+        let message = self.mail_for(
+            MailKind::MagicLink,
+            link.as_deref(),
+            &email,
+            Carried {
+                id: token.id,
+                created_at: now,
+                expires_at,
+            },
+        );
         store.create_verification_token(&token, message.as_ref()).await?;
-        if let Some(mail) = &self.inner.mail {
-            mail.wake.notify_one();
-        }
+        self.wake_mail();
         self.emit(vec![Event::MagicLinkRequested(MagicLinkRequested {
             timestamp: now,
             user_id,
@@ -178,57 +161,10 @@ impl AuthFort {
             RedeemOutcome::Banned => return Err(AuthError::user_banned()),
             RedeemOutcome::SignedIn(r) => r,
         };
-        let user = &redeemed.user;
-        let response = self.respond(user, &redeemed.session, raw_refresh, now).await?;
-        let mut events = Vec::new();
-        if redeemed.created {
-            events.push(Event::UserCreated(UserCreated {
-                timestamp: now,
-                user_id: user.id,
-                email: user.email.clone(),
-                name: None,
-                provider: "magic_link".into(),
-            }));
-        }
-        if redeemed.verified_now {
-            events.push(Event::EmailVerified(UserEmail {
-                timestamp: now,
-                user_id: user.id,
-                email: user.email.clone(),
-            }));
-        }
-        if redeemed.sessions_revoked > 0 || redeemed.password_cleared {
-            tracing::warn!(user_id = %user.id, sessions = redeemed.sessions_revoked, password_cleared = redeemed.password_cleared,
-                "first proof of an unverified address: earlier credentials revoked");
-            if redeemed.sessions_revoked > 0 {
-                events.push(Event::SessionRevoked(SessionRevoked {
-                    timestamp: now,
-                    user_id: user.id,
-                    session_id: None,
-                    revoke_all: true,
-                }));
-            }
-            events.push(Event::UnverifiedAccountClaimed(UnverifiedAccountClaimed {
-                timestamp: now,
-                user_id: user.id,
-                sessions_revoked: redeemed.sessions_revoked,
-                password_cleared: redeemed.password_cleared,
-            }));
-        }
-        events.push(Event::MagicLinkLogin(UserEmail {
-            timestamp: now,
-            user_id: user.id,
-            email: user.email.clone(),
-        }));
-        events.push(Event::Login(Login {
-            timestamp: now,
-            user_id: user.id,
-            email: user.email.clone(),
-            provider: "magic_link".into(),
-            ip_address: client.ip_address.clone(),
-            user_agent: client.user_agent.clone(),
-        }));
-        self.emit(events);
+        let response = self
+            .respond(&redeemed.user, &redeemed.session, raw_refresh, now)
+            .await?;
+        self.emit(self.proof_events(&redeemed, "magic_link", Event::MagicLinkLogin, client));
         Ok(MagicLinkSignIn {
             response,
             redirect_to: redeemed.redirect_to.clone(),

@@ -3,11 +3,16 @@
 
 pub(crate) mod admin;
 pub(crate) mod current_user;
+pub(crate) mod email_otp;
+pub(crate) mod email_proof;
+pub(crate) mod email_verification;
 pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod magic_link;
+pub(crate) mod mail;
+pub(crate) mod password;
 pub(crate) mod refresh;
 pub(crate) mod session;
 pub(crate) mod signup;

@@ -55,11 +55,12 @@ pub(crate) fn field(e: FieldError) -> AuthError {
 impl AuthFort {
     /// Creates a user with a password and signs them in (a new session). Ignores
     /// `allow_signup`. Emits `user_created` then `login` (and `email_verified` when created
-    /// verified).
+    /// verified). With `email_verification.send_on_signup`, an unverified user is also sent
+    /// a verification email (see [`AuthFort::create_email_verification_token`]).
     ///
     /// # Errors
     /// `invalid_email`, `password_too_short`, `password_too_long`, `invalid_name`,
-    /// `invalid_phone`, `invalid_avatar_url` (400), `user_exists` (409).
+    /// `invalid_phone`, `invalid_avatar_url`, `password_pwned` (400), `user_exists` (409).
     pub async fn create_user(&self, input: CreateUser) -> AuthResult<AuthResponse> {
         self.create_user_from(input, &ClientInfo::default()).await
     }
@@ -82,7 +83,7 @@ impl AuthFort {
     /// # Errors
     /// As [`AuthFort::create_user`].
     pub async fn admin_create_user(&self, input: CreateUser) -> AuthResult<crate::model::UserResponse> {
-        let user = self.insert_password_user(input).await?;
+        let user = self.insert_password_user(input, None).await?;
         let now = self.inner.clock.now();
         let mut events = vec![Event::UserCreated(UserCreated {
             timestamp: now,
@@ -103,7 +104,7 @@ impl AuthFort {
     }
 
     async fn create_user_from(&self, input: CreateUser, client: &ClientInfo) -> AuthResult<AuthResponse> {
-        let user = self.insert_password_user(input).await?;
+        let user = self.insert_password_user(input, client.ip_address.as_deref()).await?;
         let now = self.inner.clock.now();
         let response = self.start_session(&user, vec![Amr::Pwd], client).await?;
         let mut events = vec![
@@ -131,10 +132,17 @@ impl AuthFort {
             }));
         }
         self.emit(events);
+        if self.inner.config.email_verification.send_on_signup && !user.email_verified {
+            // The account exists whatever happens to the mail; a failure here is logged, and
+            // the user can ask for another one.
+            if let Err(e) = self.create_email_verification_token(user.id).await {
+                tracing::error!(user_id = %user.id, error = %e, "could not queue the verification email");
+            }
+        }
         Ok(response)
     }
 
-    async fn insert_password_user(&self, input: CreateUser) -> AuthResult<User> {
+    async fn insert_password_user(&self, input: CreateUser, ip_address: Option<&str>) -> AuthResult<User> {
         let cfg = &self.inner.config;
         let email = validation::normalize_email(&input.email).map_err(field)?;
         validation::check_password(&input.password, cfg.min_password_length, cfg.max_password_length).map_err(field)?;
@@ -145,6 +153,10 @@ impl AuthFort {
         // still decides races.
         if self.inner.store.user_by_email(&email).await?.is_some() {
             return Err(AuthError::user_exists());
+        }
+        // As the reference: accounts an administrator creates verified skip the check.
+        if !input.email_verified {
+            self.check_not_pwned(Some(&email), &input.password, ip_address).await?;
         }
         let password_hash = self.inner.hasher.hash(&input.password).await?;
         let now = self.inner.clock.now();
@@ -168,7 +180,13 @@ impl AuthFort {
             account: Some(("email".into(), email)),
         };
         match self.inner.store.insert_user(&new).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                let keep = cfg.password_history_count;
+                if let (Some(hash), true) = (&user.password_hash, keep > 0) {
+                    self.inner.store.record_password(user.id, hash, keep, now).await?;
+                }
+                Ok(user)
+            }
             Err(StoreError::Conflict(_)) => Err(AuthError::user_exists()),
             Err(e) => Err(e.into()),
         }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
-use crate::model::{NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
+use crate::model::{EmailOtp, NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +232,39 @@ pub trait Store: Send + Sync + 'static {
     /// verified flag and the clean-up of a previously unverified account, and the new session.
     /// Nothing is written unless the outcome is `SignedIn`.
     async fn redeem_magic_link(&self, redeem: &RedeemMagicLink) -> StoreResult<RedeemOutcome>;
+
+    // --- email verification, email one-time codes, passwords ---------------------------
+    /// Consumes an `email_verify` token (one conditional write) and sets the owner's
+    /// `email_verified`, in one transaction. Returns the user as stored afterwards and whether
+    /// the flag flipped; `None` (nothing written) for an unknown, used, expired or
+    /// wrong-purpose token, or a user that is gone.
+    async fn redeem_email_verification(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(User, bool)>>;
+    /// In one transaction: deletes the unused codes for the same address (dropping their
+    /// pending mail), inserts `otp` and queues `message` (if any).
+    async fn create_email_otp(&self, otp: &EmailOtp, message: Option<&OutboxMessage>) -> StoreResult<()>;
+    /// The same write transaction as [`Store::create_email_otp`] for an address that gets no
+    /// code, so both paths cost about the same.
+    async fn invalidate_email_otps(&self, email: &str) -> StoreResult<u64>;
+    /// The newest code row for an address, used or not (inspection and tests).
+    async fn latest_email_otp(&self, email: &str) -> StoreResult<Option<EmailOtp>>;
+    /// Tries a code in one transaction. One conditional write on the address's newest code
+    /// counts the attempt and, when the HMAC matches, consumes it; a dead code (used, expired,
+    /// or `max_attempts` tries spent) is never touched. A match then signs in as
+    /// [`Store::redeem_magic_link`] does. A wrong code is committed (the attempt counts) and
+    /// answered `Invalid`; so is a banned owner (`Banned`, the code is spent).
+    async fn redeem_email_otp(&self, redeem: &RedeemEmailOtp) -> StoreResult<RedeemOutcome>;
+    /// Writes a new password hash in one transaction, or nothing when a condition fails
+    /// (returns `None`): see [`PasswordWrite`].
+    async fn write_password(&self, write: &PasswordWrite) -> StoreResult<Option<User>>;
+    /// The user's most recent password hashes from the history, newest first.
+    async fn password_history(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<String>>;
+    /// Appends a hash to the user's history and keeps only the newest `keep`.
+    async fn record_password(&self, user_id: Uuid, hash: &str, keep: u32, now: OffsetDateTime) -> StoreResult<()>;
+
     /// Leases the next due pending message until `lease_until` (one worker, one message).
     async fn claim_outbox_message(
         &self,
@@ -309,6 +342,57 @@ pub struct RedeemMagicLink {
     pub refresh: NewRefreshToken,
 }
 
+/// Trying an email one-time code: everything the one transaction needs.
+#[derive(Debug, Clone)]
+pub struct RedeemEmailOtp {
+    /// Canonical address the code was requested for.
+    pub email: String,
+    /// HMAC of the presented code.
+    pub code_hmac: String,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// Tries a code allows.
+    pub max_attempts: i32,
+    /// Whether a code for an address without an account may create it.
+    pub allow_signup: bool,
+    /// Id for a user created by this redeem.
+    pub new_user_id: Uuid,
+    /// The session to start (its `user_id` is filled in by the store).
+    pub session: Session,
+    /// Its first refresh token (`user_id` filled in likewise).
+    pub refresh: NewRefreshToken,
+}
+
+/// What must hold for [`Store::write_password`] to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCondition {
+    /// The user has no password yet (set-password).
+    NoPassword,
+    /// The stored hash is still this one (change: nobody changed it meanwhile).
+    CurrentHash(String),
+    /// This unused, unexpired `password_reset` token of the user is consumed by the same
+    /// write (reset: exactly one winner).
+    ResetToken(String),
+}
+
+/// A password write: the new hash, the token version bump and session revocation, the
+/// history, and the `email` login link, all in one transaction.
+#[derive(Debug, Clone)]
+pub struct PasswordWrite {
+    /// Whose password.
+    pub user_id: Uuid,
+    /// The new argon2id PHC string.
+    pub password_hash: String,
+    /// The condition that must hold.
+    pub condition: PasswordCondition,
+    /// Revoke every session except this one (`None`: all of them).
+    pub keep_session: Option<Uuid>,
+    /// Password history size (0: no history is written).
+    pub history_keep: u32,
+    /// Now.
+    pub now: OffsetDateTime,
+}
+
 /// What a redeemed magic link did.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
@@ -333,7 +417,7 @@ pub struct Redeemed {
 pub enum RedeemOutcome {
     /// Unknown, expired, already used, wrong purpose, or its user is gone.
     Invalid,
-    /// The user is banned (nothing was consumed).
+    /// The user is banned (a magic link stays unconsumed; an email code is spent).
     Banned,
     /// Signed in.
     SignedIn(Box<Redeemed>),

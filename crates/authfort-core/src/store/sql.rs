@@ -4,7 +4,7 @@ use authfort_verifier::Amr;
 use uuid::Uuid;
 
 use super::time_column::Ts;
-use crate::model::{OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
+use crate::model::{EmailOtp, OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
 
 pub(crate) const USER_COLUMNS: &str = "id, email, email_verified, name, avatar_url, phone, password_hash, \
      token_version, banned, is_deleted, deleted_at, created_at, updated_at";
@@ -173,6 +173,44 @@ impl From<TokenRow> for VerificationToken {
             consumed_at: r.consumed_at.map(Into::into),
         }
     }
+}
+
+pub(crate) const OTP_COLUMNS: &str = "id, user_id, email, code_hmac, attempts, expires_at, created_at, consumed_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OtpRow {
+    id: Uuid,
+    user_id: Option<Uuid>,
+    email: String,
+    code_hmac: String,
+    attempts: i32,
+    expires_at: Ts,
+    created_at: Ts,
+    consumed_at: Option<Ts>,
+}
+
+impl From<OtpRow> for EmailOtp {
+    fn from(r: OtpRow) -> EmailOtp {
+        EmailOtp {
+            id: r.id,
+            user_id: r.user_id,
+            email: r.email,
+            code_hmac: r.code_hmac,
+            attempts: r.attempts,
+            expires_at: r.expires_at.into(),
+            created_at: r.created_at.into(),
+            consumed_at: r.consumed_at.map(Into::into),
+        }
+    }
+}
+
+/// What [`sign_in_in`] needs besides the proven address (shared by magic links and codes).
+pub(crate) struct SignInArgs<'a> {
+    pub(crate) now: time::OffsetDateTime,
+    pub(crate) allow_signup: bool,
+    pub(crate) new_user_id: Uuid,
+    pub(crate) session: &'a crate::model::Session,
+    pub(crate) refresh: &'a crate::store::NewRefreshToken,
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str = "id, kind, recipient, subject, body_text, body_html, token_id, expires_at, \
@@ -505,31 +543,7 @@ macro_rules! impl_sql_store {
                 now: time::OffsetDateTime,
             ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.begin_write().await?;
-                let n = match except {
-                    None => revoke_user_sessions_in(&mut tx, user_id, now).await?,
-                    Some(keep) => {
-                        let n = sqlx::query(
-                            "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 \
-                             WHERE user_id = $2 AND revoked = FALSE AND session_id <> $3",
-                        )
-                        .bind(Ts(now))
-                        .bind(user_id)
-                        .bind(keep)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        sqlx::query(
-                            "UPDATE authfort_sessions SET revoked_at = $1 \
-                             WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3",
-                        )
-                        .bind(Ts(now))
-                        .bind(user_id)
-                        .bind(keep)
-                        .execute(&mut *tx)
-                        .await?;
-                        n
-                    }
-                };
+                let n = revoke_user_sessions_except_in(&mut tx, user_id, except, now).await?;
                 tx.commit().await?;
                 Ok(n)
             }
@@ -649,13 +663,17 @@ macro_rules! impl_sql_store {
                     "DELETE FROM authfort_sessions WHERE user_id = $1",
                     "DELETE FROM authfort_accounts WHERE user_id = $1",
                     "DELETE FROM authfort_verification_tokens WHERE user_id = $1",
+                    "DELETE FROM authfort_email_otps WHERE user_id = $1",
+                    "DELETE FROM authfort_password_history WHERE user_id = $1",
                 ] {
                     sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
                 }
-                sqlx::query("DELETE FROM authfort_verification_tokens WHERE email = $1")
-                    .bind(&user.email)
-                    .execute(&mut *tx)
-                    .await?;
+                for sql in [
+                    "DELETE FROM authfort_verification_tokens WHERE email = $1",
+                    "DELETE FROM authfort_email_otps WHERE email = $1",
+                ] {
+                    sqlx::query(sql).bind(&user.email).execute(&mut *tx).await?;
+                }
                 sqlx::query(
                     "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
                      last_error = 'user deleted' WHERE recipient = $1 AND status = 'pending'",
@@ -706,15 +724,7 @@ macro_rules! impl_sql_store {
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 let dead: Vec<uuid::Uuid> = invalidate_tokens_in(&mut tx, &token.purpose, &token.email).await?;
-                for id in dead {
-                    sqlx::query(
-                        "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
-                         last_error = 'superseded by a newer token' WHERE token_id = $1 AND status = 'pending'",
-                    )
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                drop_mail_in(&mut tx, &dead, "superseded by a newer token").await?;
                 sqlx::query(
                     "INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, redirect_to, \
                      expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -730,23 +740,7 @@ macro_rules! impl_sql_store {
                 .execute(&mut *tx)
                 .await?;
                 if let Some(m) = message {
-                    sqlx::query(
-                        "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
-                         expires_at, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10)",
-                    )
-                    .bind(m.id)
-                    .bind(&m.kind)
-                    .bind(&m.recipient)
-                    .bind(&m.subject)
-                    .bind(&m.body_text)
-                    .bind(&m.body_html)
-                    .bind(m.token_id)
-                    .bind(m.expires_at.map(Ts))
-                    .bind(Ts(m.next_attempt_at))
-                    .bind(Ts(m.created_at))
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_outbox_in(&mut tx, m).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -772,7 +766,7 @@ macro_rules! impl_sql_store {
                 &self,
                 r: &$crate::store::RedeemMagicLink,
             ) -> $crate::store::StoreResult<$crate::store::RedeemOutcome> {
-                use $crate::store::{RedeemOutcome, Redeemed};
+                use $crate::store::RedeemOutcome;
                 let mut tx = self.begin_write().await?;
                 // The single conditional write: of N concurrent redeems exactly one sees a row.
                 let sql = format!(
@@ -786,100 +780,263 @@ macro_rules! impl_sql_store {
                     tx.rollback().await?;
                     return Ok(RedeemOutcome::Invalid);
                 };
-                // Lock the user row (a no-op UPDATE) so a concurrent ban waits for us and then
-                // revokes the session we create, instead of missing it.
-                let lock = format!(
-                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
-                    if token.user_id.is_some() { "id = $1" } else { "email = $1" }
+                let step = sign_in_in(
+                    &mut tx,
+                    token.user_id,
+                    &token.email,
+                    SignInArgs {
+                        now: r.now,
+                        allow_signup: r.allow_signup,
+                        new_user_id: r.new_user_id,
+                        session: &r.session,
+                        refresh: &r.refresh,
+                    },
+                )
+                .await?;
+                match step {
+                    RedeemOutcome::SignedIn(mut redeemed) => {
+                        tx.commit().await?;
+                        redeemed.redirect_to = token.redirect_to;
+                        Ok(RedeemOutcome::SignedIn(redeemed))
+                    }
+                    refused => {
+                        tx.rollback().await?;
+                        Ok(refused)
+                    }
+                }
+            }
+
+            async fn redeem_email_verification(
+                &self,
+                token_hash: &str,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<($crate::model::User, bool)>> {
+                let mut tx = self.begin_write().await?;
+                let sql = format!(
+                    "UPDATE authfort_verification_tokens SET consumed_at = $1 \
+                     WHERE token_hash = $2 AND purpose = 'email_verify' AND consumed_at IS NULL AND expires_at > $1 \
+                     RETURNING {TOKEN_COLUMNS}"
                 );
-                let mut q = sqlx::query_as::<_, UserRow>(&lock);
-                q = match token.user_id {
-                    Some(id) => q.bind(id),
-                    None => q.bind(token.email.clone()),
+                let token: Option<TokenRow> =
+                    sqlx::query_as(&sql).bind(Ts(now)).bind(token_hash).fetch_optional(&mut *tx).await?;
+                let token = token.map($crate::model::VerificationToken::from);
+                let Some((user_id, email)) = token.and_then(|t| t.user_id.map(|id| (id, t.email))) else {
+                    tx.rollback().await?;
+                    return Ok(None);
                 };
-                let existing: Option<$crate::model::User> = q.fetch_optional(&mut *tx).await?.map(Into::into);
-                let (user, created) = match existing {
-                    Some(u) if u.is_deleted => {
-                        tx.rollback().await?;
-                        return Ok(RedeemOutcome::Invalid);
-                    }
-                    Some(u) if u.banned => {
-                        tx.rollback().await?;
-                        return Ok(RedeemOutcome::Banned);
-                    }
-                    Some(u) => (u, false),
-                    None if token.user_id.is_none() && r.allow_signup => {
-                        let u = $crate::model::User {
-                            id: r.new_user_id,
-                            email: token.email.clone(),
-                            email_verified: false,
-                            name: None,
-                            avatar_url: None,
-                            phone: None,
-                            password_hash: None,
-                            token_version: 0,
-                            banned: false,
-                            is_deleted: false,
-                            deleted_at: None,
-                            created_at: r.now,
-                            updated_at: r.now,
-                        };
-                        sqlx::query(
-                            "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
-                             created_at, updated_at) VALUES ($1, $2, FALSE, 0, FALSE, FALSE, $3, $3)",
-                        )
-                        .bind(u.id)
-                        .bind(&u.email)
-                        .bind(Ts(r.now))
+                let user = lock_user_in(&mut tx, user_id).await?;
+                // The token proves the address it was sent to, and only that one.
+                let Some(mut user) = user.filter(|u| !u.is_deleted && u.email == email) else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let verified_now = !user.email_verified;
+                if verified_now {
+                    sqlx::query("UPDATE authfort_users SET email_verified = TRUE, updated_at = $1 WHERE id = $2")
+                        .bind(Ts(now))
+                        .bind(user.id)
                         .execute(&mut *tx)
                         .await?;
-                        (u, true)
-                    }
-                    None => {
-                        tx.rollback().await?;
-                        return Ok(RedeemOutcome::Invalid);
+                    user.email_verified = true;
+                    user.updated_at = now;
+                }
+                tx.commit().await?;
+                Ok(Some((user, verified_now)))
+            }
+
+            async fn create_email_otp(
+                &self,
+                otp: &$crate::model::EmailOtp,
+                message: Option<&$crate::model::OutboxMessage>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let dead = invalidate_otps_in(&mut tx, &otp.email).await?;
+                drop_mail_in(&mut tx, &dead, "superseded by a newer code").await?;
+                sqlx::query(
+                    "INSERT INTO authfort_email_otps (id, user_id, email, code_hmac, attempts, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(otp.id)
+                .bind(otp.user_id)
+                .bind(&otp.email)
+                .bind(&otp.code_hmac)
+                .bind(otp.attempts)
+                .bind(Ts(otp.expires_at))
+                .bind(Ts(otp.created_at))
+                .execute(&mut *tx)
+                .await?;
+                if let Some(m) = message {
+                    insert_outbox_in(&mut tx, m).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn invalidate_email_otps(&self, email: &str) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = invalidate_otps_in(&mut tx, email).await?.len() as u64;
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn latest_email_otp(
+                &self,
+                email: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::model::EmailOtp>> {
+                let sql = format!(
+                    "SELECT {OTP_COLUMNS} FROM authfort_email_otps WHERE email = $1 ORDER BY created_at DESC, id LIMIT 1"
+                );
+                let row: Option<OtpRow> = sqlx::query_as(&sql).bind(email).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn redeem_email_otp(
+                &self,
+                r: &$crate::store::RedeemEmailOtp,
+            ) -> $crate::store::StoreResult<$crate::store::RedeemOutcome> {
+                use $crate::store::RedeemOutcome;
+                let mut tx = self.begin_write().await?;
+                // The single conditional write: it counts the attempt and, on a match, consumes
+                // the code. Dead codes (used, expired, out of attempts) match no row, so of N
+                // concurrent tries at most `max_attempts` are ever compared and one can win.
+                let sql = format!(
+                    "UPDATE authfort_email_otps SET attempts = attempts + 1, \
+                     consumed_at = CASE WHEN code_hmac = $2 THEN $1 ELSE NULL END \
+                     WHERE id = (SELECT id FROM authfort_email_otps WHERE email = $3 AND consumed_at IS NULL \
+                                 ORDER BY created_at DESC, id LIMIT 1) \
+                     AND consumed_at IS NULL AND attempts < $4 AND expires_at > $1 \
+                     RETURNING {OTP_COLUMNS}"
+                );
+                let row: Option<OtpRow> = sqlx::query_as(&sql)
+                    .bind(Ts(r.now))
+                    .bind(&r.code_hmac)
+                    .bind(&r.email)
+                    .bind(r.max_attempts)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(otp) = row.map($crate::model::EmailOtp::from) else {
+                    tx.rollback().await?;
+                    return Ok(RedeemOutcome::Invalid);
+                };
+                if otp.consumed_at.is_none() {
+                    tx.commit().await?;
+                    return Ok(RedeemOutcome::Invalid);
+                }
+                let step = sign_in_in(
+                    &mut tx,
+                    otp.user_id,
+                    &otp.email,
+                    SignInArgs {
+                        now: r.now,
+                        allow_signup: r.allow_signup,
+                        new_user_id: r.new_user_id,
+                        session: &r.session,
+                        refresh: &r.refresh,
+                    },
+                )
+                .await?;
+                // Whatever the outcome, the matched code is spent.
+                tx.commit().await?;
+                Ok(step)
+            }
+
+            async fn write_password(
+                &self,
+                w: &$crate::store::PasswordWrite,
+            ) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+                use $crate::store::PasswordCondition;
+                let mut tx = self.begin_write().await?;
+                let Some(user) = lock_user_in(&mut tx, w.user_id).await?.filter(|u| !u.is_deleted) else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let holds = match &w.condition {
+                    PasswordCondition::NoPassword => user.password_hash.is_none(),
+                    PasswordCondition::CurrentHash(h) => user.password_hash.as_deref() == Some(h.as_str()),
+                    PasswordCondition::ResetToken(token_hash) => {
+                        sqlx::query(
+                            "UPDATE authfort_verification_tokens SET consumed_at = $1 \
+                             WHERE token_hash = $2 AND purpose = 'password_reset' AND user_id = $3 \
+                             AND consumed_at IS NULL AND expires_at > $1",
+                        )
+                        .bind(Ts(w.now))
+                        .bind(token_hash)
+                        .bind(user.id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                            == 1
                     }
                 };
-                let mut user = user;
-                let verified_now = !user.email_verified;
-                let mut sessions_revoked = 0;
-                let mut password_cleared = false;
-                if verified_now {
-                    // First proof of the address: whatever was attached to the account before it
-                    // was proven (sessions, a password) may belong to someone else.
-                    sessions_revoked = revoke_user_sessions_in(&mut tx, user.id, r.now).await?;
-                    password_cleared = user.password_hash.is_some();
-                    sqlx::query(
-                        "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
-                         token_version = token_version + $1, updated_at = $2 WHERE id = $3",
-                    )
-                    .bind(if password_cleared || sessions_revoked > 0 { 1_i64 } else { 0 })
-                    .bind(Ts(r.now))
-                    .bind(user.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    user.email_verified = true;
-                    user.password_hash = None;
-                    if password_cleared || sessions_revoked > 0 {
-                        user.token_version += 1;
-                    }
-                    user.updated_at = r.now;
+                if !holds {
+                    tx.rollback().await?;
+                    return Ok(None);
                 }
-                let mut session = r.session.clone();
-                session.user_id = user.id;
-                let mut refresh = r.refresh.clone();
-                refresh.user_id = user.id;
-                insert_session_in(&mut tx, &session, &refresh).await?;
+                let sql = format!(
+                    "UPDATE authfort_users SET password_hash = $1, token_version = token_version + 1, updated_at = $2 \
+                     WHERE id = $3 RETURNING {USER_COLUMNS}"
+                );
+                let updated: UserRow = sqlx::query_as(&sql)
+                    .bind(&w.password_hash)
+                    .bind(Ts(w.now))
+                    .bind(user.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                revoke_user_sessions_except_in(&mut tx, user.id, w.keep_session, w.now).await?;
+                if w.history_keep > 0 {
+                    record_password_in(&mut tx, user.id, &w.password_hash, w.history_keep, w.now).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO authfort_accounts (id, user_id, provider, provider_account_id, created_at) \
+                     SELECT $1, $2, 'email', $3, $4 WHERE NOT EXISTS \
+                     (SELECT 1 FROM authfort_accounts WHERE user_id = $2 AND provider = 'email') \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(user.id)
+                .bind(&user.email)
+                .bind(Ts(w.now))
+                .execute(&mut *tx)
+                .await?;
+                // A new password retires every outstanding reset link of the account.
+                let dead: Vec<uuid::Uuid> = sqlx::query_scalar(
+                    "DELETE FROM authfort_verification_tokens WHERE purpose = 'password_reset' AND user_id = $1 \
+                     AND consumed_at IS NULL RETURNING id",
+                )
+                .bind(user.id)
+                .fetch_all(&mut *tx)
+                .await?;
+                drop_mail_in(&mut tx, &dead, "password already changed").await?;
                 tx.commit().await?;
-                Ok(RedeemOutcome::SignedIn(Box::new(Redeemed {
-                    user,
-                    session,
-                    created,
-                    verified_now,
-                    sessions_revoked,
-                    password_cleared,
-                    redirect_to: token.redirect_to,
-                })))
+                Ok(Some(updated.into()))
+            }
+
+            async fn password_history(
+                &self,
+                user_id: uuid::Uuid,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT password_hash FROM authfort_password_history WHERE user_id = $1 \
+                     ORDER BY created_at DESC, id LIMIT $2",
+                )
+                .bind(user_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn record_password(
+                &self,
+                user_id: uuid::Uuid,
+                hash: &str,
+                keep: u32,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                record_password_in(&mut tx, user_id, hash, keep, now).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn claim_outbox_message(
@@ -956,6 +1113,16 @@ macro_rules! impl_sql_store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                let codes = sqlx::query(
+                    "DELETE FROM authfort_email_otps WHERE expires_at <= $1 OR consumed_at <= $1 \
+                     OR (attempts >= $2 AND created_at <= $1)",
+                )
+                .bind(Ts(tokens_before))
+                .bind($crate::model::EmailOtp::MAX_ATTEMPTS)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let tokens = tokens + codes;
                 let messages = sqlx::query(
                     "DELETE FROM authfort_outbox WHERE status IN ('sent', 'dropped') AND created_at <= $1",
                 )
@@ -1110,6 +1277,227 @@ macro_rules! impl_sql_store {
             .execute(&mut **tx)
             .await?;
             insert_refresh_in(tx, token).await
+        }
+
+        /// Locks a user row (a no-op UPDATE) for the rest of the transaction, so a concurrent
+        /// ban or password write waits for us instead of missing what we write.
+        async fn lock_user_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+        ) -> $crate::store::StoreResult<Option<$crate::model::User>> {
+            let sql = format!("UPDATE authfort_users SET updated_at = updated_at WHERE id = $1 RETURNING {USER_COLUMNS}");
+            let row: Option<UserRow> = sqlx::query_as(&sql).bind(user_id).fetch_optional(&mut **tx).await?;
+            Ok(row.map(Into::into))
+        }
+
+        /// After a one-time secret proved `email` (and consumed): the ban and deletion checks
+        /// with the user row locked, account creation for passwordless signup, the verified flag
+        /// and the clean-up of a previously unverified account, and the new session. The caller
+        /// commits or rolls back.
+        async fn sign_in_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: Option<uuid::Uuid>,
+            email: &str,
+            a: SignInArgs<'_>,
+        ) -> $crate::store::StoreResult<$crate::store::RedeemOutcome> {
+            use $crate::store::{RedeemOutcome, Redeemed};
+            let lock = format!(
+                "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
+                if user_id.is_some() { "id = $1" } else { "email = $1" }
+            );
+            let mut q = sqlx::query_as::<_, UserRow>(&lock);
+            q = match user_id {
+                Some(id) => q.bind(id),
+                None => q.bind(email.to_owned()),
+            };
+            let existing: Option<$crate::model::User> = q.fetch_optional(&mut **tx).await?.map(Into::into);
+            let (user, created) = match existing {
+                // The secret proves the address it was sent to, and only that one.
+                Some(u) if u.is_deleted || u.email != email => return Ok(RedeemOutcome::Invalid),
+                Some(u) if u.banned => return Ok(RedeemOutcome::Banned),
+                Some(u) => (u, false),
+                None if user_id.is_none() && a.allow_signup => {
+                    let u = $crate::model::User {
+                        id: a.new_user_id,
+                        email: email.to_owned(),
+                        email_verified: false,
+                        name: None,
+                        avatar_url: None,
+                        phone: None,
+                        password_hash: None,
+                        token_version: 0,
+                        banned: false,
+                        is_deleted: false,
+                        deleted_at: None,
+                        created_at: a.now,
+                        updated_at: a.now,
+                    };
+                    sqlx::query(
+                        "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
+                         created_at, updated_at) VALUES ($1, $2, FALSE, 0, FALSE, FALSE, $3, $3)",
+                    )
+                    .bind(u.id)
+                    .bind(&u.email)
+                    .bind(Ts(a.now))
+                    .execute(&mut **tx)
+                    .await?;
+                    (u, true)
+                }
+                None => return Ok(RedeemOutcome::Invalid),
+            };
+            let mut user = user;
+            let verified_now = !user.email_verified;
+            let mut sessions_revoked = 0;
+            let mut password_cleared = false;
+            if verified_now {
+                // First proof of the address: whatever was attached to the account before it
+                // was proven (sessions, a password) may belong to someone else.
+                sessions_revoked = revoke_user_sessions_in(tx, user.id, a.now).await?;
+                password_cleared = user.password_hash.is_some();
+                let bump = password_cleared || sessions_revoked > 0;
+                sqlx::query(
+                    "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
+                     token_version = token_version + $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(if bump { 1_i64 } else { 0 })
+                .bind(Ts(a.now))
+                .bind(user.id)
+                .execute(&mut **tx)
+                .await?;
+                user.email_verified = true;
+                user.password_hash = None;
+                if bump {
+                    user.token_version += 1;
+                }
+                user.updated_at = a.now;
+            }
+            let mut session = a.session.clone();
+            session.user_id = user.id;
+            let mut refresh = a.refresh.clone();
+            refresh.user_id = user.id;
+            insert_session_in(tx, &session, &refresh).await?;
+            Ok(RedeemOutcome::SignedIn(Box::new(Redeemed {
+                user,
+                session,
+                created,
+                verified_now,
+                sessions_revoked,
+                password_cleared,
+                redirect_to: None,
+            })))
+        }
+
+        /// Deletes the unused codes for an address; returns their ids.
+        async fn invalidate_otps_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            email: &str,
+        ) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+            Ok(sqlx::query_scalar("DELETE FROM authfort_email_otps WHERE email = $1 AND consumed_at IS NULL RETURNING id")
+                .bind(email)
+                .fetch_all(&mut **tx)
+                .await?)
+        }
+
+        /// Drops (and scrubs) the pending mail carrying any of these tokens or codes.
+        async fn drop_mail_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            token_ids: &[uuid::Uuid],
+            why: &str,
+        ) -> $crate::store::StoreResult<()> {
+            for id in token_ids {
+                sqlx::query(
+                    "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
+                     last_error = $1 WHERE token_id = $2 AND status = 'pending'",
+                )
+                .bind(why)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_outbox_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            m: &$crate::model::OutboxMessage,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
+                 expires_at, status, attempts, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10)",
+            )
+            .bind(m.id)
+            .bind(&m.kind)
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.body_text)
+            .bind(&m.body_html)
+            .bind(m.token_id)
+            .bind(m.expires_at.map(Ts))
+            .bind(Ts(m.next_attempt_at))
+            .bind(Ts(m.created_at))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Appends a hash to the history and keeps only the newest `keep` rows.
+        async fn record_password_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+            hash: &str,
+            keep: u32,
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO authfort_password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(uuid::Uuid::new_v4())
+            .bind(user_id)
+            .bind(hash)
+            .bind(Ts(now))
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM authfort_password_history WHERE user_id = $1 AND id NOT IN \
+                 (SELECT id FROM authfort_password_history WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2)",
+            )
+            .bind(user_id)
+            .bind(i64::from(keep))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Revokes every session of a user, or every one but `keep`. Returns tokens revoked.
+        async fn revoke_user_sessions_except_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+            keep: Option<uuid::Uuid>,
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<u64> {
+            let Some(keep) = keep else {
+                return revoke_user_sessions_in(tx, user_id, now).await;
+            };
+            let n = sqlx::query(
+                "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1 \
+                 WHERE user_id = $2 AND revoked = FALSE AND session_id <> $3",
+            )
+            .bind(Ts(now))
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE authfort_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id <> $3",
+            )
+            .bind(Ts(now))
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut **tx)
+            .await?;
+            Ok(n)
         }
 
         /// Deletes the unused tokens of a purpose for an address; returns their ids.

@@ -111,3 +111,23 @@ pub async fn live_rows_in_session(db: &TestDb, session_id: uuid::Uuid) -> i64 {
     )
     .await
 }
+
+/// Every event the instance emits from now on (earlier ones are delivered first), in
+/// delivery order (read after `auth.flush_events()`).
+pub async fn record_events(auth: &AuthFort) -> Arc<std::sync::Mutex<Vec<authfort_core::events::Event>>> {
+    auth.flush_events().await;
+    let seen: Arc<std::sync::Mutex<Vec<authfort_core::events::Event>>> = Arc::default();
+    for kind in authfort_core::events::EventKind::ALL {
+        let seen = seen.clone();
+        auth.on(*kind, move |e| {
+            let seen = seen.clone();
+            async move { seen.lock().unwrap().push(e) }
+        });
+    }
+    seen
+}
+
+/// The names of recorded events.
+pub fn kinds(events: &std::sync::Mutex<Vec<authfort_core::events::Event>>) -> Vec<&'static str> {
+    events.lock().unwrap().iter().map(|e| e.kind().as_str()).collect()
+}

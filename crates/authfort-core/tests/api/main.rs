@@ -3,10 +3,13 @@
 mod common;
 
 mod authenticate;
+mod email_otp;
+mod email_verification;
 mod hooks;
 mod keys;
 mod login;
 mod multi_instance;
+mod passwords;
 mod refresh;
 mod sessions;
 mod signup;

@@ -167,3 +167,66 @@ on_both_backends!(
     overrides_from_templates_dir_are_used_and_html_values_escaped,
     partial_overrides_and_bad_template_dirs,
 );
+
+#[test]
+fn every_kind_has_built_ins_and_its_own_overrides() {
+    use authfort_core::delivery::MailKind;
+    let built_in = Templates::default();
+    for kind in MailKind::ALL {
+        let mail = built_in.render(kind, "SECRET-123", "a&b@example.com", 15);
+        assert!(mail.text.contains("SECRET-123"), "{kind:?}");
+        assert!(mail.html.contains("SECRET-123"), "{kind:?}");
+        assert!(mail.text.contains("15 minutes"), "{kind:?}");
+        assert!(mail.html.contains("a&amp;b@example.com"), "{kind:?}: escaped");
+        assert!(!mail.subject.is_empty() && !mail.subject.contains('\n'));
+    }
+    assert_eq!(
+        built_in.email_otp("042917", "a@example.com", 5).subject,
+        "Your sign-in code"
+    );
+    assert_eq!(
+        built_in.password_reset(LINK, "a@example.com", 60).subject,
+        "Reset your password"
+    );
+    assert_eq!(
+        built_in.email_verification(LINK, "a@example.com", 60).subject,
+        "Confirm your email address"
+    );
+
+    let dir = TempDir::new();
+    std::fs::write(dir.0.join("email_otp.subject"), "Acme code").unwrap();
+    std::fs::write(dir.0.join("email_otp.txt"), "Code: {{ code }} for {{email}}").unwrap();
+    std::fs::write(dir.0.join("password_reset.txt"), "Reset: {{link}}").unwrap();
+    let templates = Templates::load(&dir_config(&dir.0)).unwrap();
+    let otp = templates.email_otp("042917", "a@example.com", 5);
+    assert_eq!(otp.subject, "Acme code");
+    assert_eq!(otp.text, "Code: 042917 for a@example.com");
+    assert_eq!(
+        templates.password_reset(LINK, "a@example.com", 60).text,
+        format!("Reset: {LINK}")
+    );
+    assert_eq!(
+        templates.magic_link(LINK, "a@example.com", 10),
+        built_in.magic_link(LINK, "a@example.com", 10),
+        "other kinds keep their built-ins"
+    );
+
+    // A code template must carry the code; a link template its link.
+    let no_code = TempDir::new();
+    std::fs::write(no_code.0.join("email_otp.html"), "<p>{{link}}</p>").unwrap();
+    let err = Templates::load(&dir_config(&no_code.0)).unwrap_err();
+    assert_eq!(err.key, "email.templates_dir");
+    assert!(
+        err.message.contains("email_otp.html must contain {{code}}"),
+        "{}",
+        err.message
+    );
+    let no_link = TempDir::new();
+    std::fs::write(no_link.0.join("email_verification.txt"), "{{code}}").unwrap();
+    let err = Templates::load(&dir_config(&no_link.0)).unwrap_err();
+    assert!(
+        err.message.contains("email_verification.txt must contain {{link}}"),
+        "{}",
+        err.message
+    );
+}

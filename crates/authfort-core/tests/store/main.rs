@@ -5,6 +5,7 @@ mod common;
 
 mod bans;
 mod concurrency;
+mod email_flows;
 mod rate_limit_redis;
 mod roles;
 mod rotation;

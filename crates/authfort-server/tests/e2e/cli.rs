@@ -102,7 +102,10 @@ impl Admin {
     }
 
     fn server_env(&self) -> Vec<(&str, &str)> {
-        let mut env = vec![("AUTHFORT_DATABASE_URL", self.url.as_str())];
+        let mut env = vec![
+            ("AUTHFORT_DATABASE_URL", self.url.as_str()),
+            ("AUTHFORT_SECRET_KEY", authfort_test_support::TEST_SECRET_KEY),
+        ];
         env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         env
     }
@@ -488,9 +491,15 @@ fn mistakes_fail_with_a_message_on_stderr() {
     assert_eq!(admin.show("dave@example.com")["roles"], json!([]));
     assert_eq!(admin.list(&[])["total"], 1, "erin was never created");
 
-    // Email verification has not landed: refused, not faked.
-    let stderr = admin.fails(&["user", "send-verification", "dave@example.com"]);
-    assert!(stderr.contains("email verification is not available yet"), "{stderr}");
+    // A verification email is queued for the server to deliver; a verified user gets none.
+    let out = admin.ok(&["user", "send-verification", "DAVE@example.com"]);
+    assert!(out.contains("verification email queued for dave@example.com"), "{out}");
+    let stderr = admin.fails(&["user", "send-verification", "nobody@example.com"]);
+    assert!(stderr.contains("no user with email nobody@example.com"), "{stderr}");
+    admin.create("erin-verified@example.com", PASSWORD, &["--verified"]);
+    let stderr = admin.fails(&["user", "send-verification", "erin-verified@example.com"]);
+    assert!(stderr.contains("already verified"), "{stderr}");
+    admin.ok(&["user", "delete", "erin-verified@example.com", "--hard"]);
 
     // A bad configuration stops every command before it touches anything.
     let stderr = admin.fails(&["user", "list", "--config", "missing.toml"]);

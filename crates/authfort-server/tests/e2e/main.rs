@@ -12,6 +12,7 @@ mod helpers;
 mod postgres;
 mod python_verifier;
 mod rate_limit;
+mod secret_key;
 mod serve;
 mod service;
 mod shutdown;

@@ -13,7 +13,10 @@ async fn two_processes_share_keys_and_sessions_through_postgres() {
     // Arrange: a fresh schema, and both processes started together (they race to create
     // the first signing key and must agree on it).
     let db = TestDb::new(Backend::Postgres).await;
-    let env = [("AUTHFORT_DATABASE_URL", db.url.as_str())];
+    let env = [
+        ("AUTHFORT_DATABASE_URL", db.url.as_str()),
+        ("AUTHFORT_SECRET_KEY", authfort_test_support::TEST_SECRET_KEY),
+    ];
     let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
     let (a, b) = tokio::join!(TestServer::start(&dir_a.0, &env), TestServer::start(&dir_b.0, &env));
 
