@@ -129,6 +129,7 @@ async fn authfort_service_accepts_our_tokens_across_a_rotation(backend: Backend)
     let mut env = vec![
         ("AUTHFORT_INTROSPECT_SECRET", INTROSPECT_SECRET),
         ("AUTHFORT_ADMIN__API_KEY", ADMIN_KEY),
+        ("AUTHFORT_SECRET_KEY", authfort_test_support::TEST_SECRET_KEY),
     ];
     if let Some(db) = &db {
         env.push(("AUTHFORT_DATABASE_URL", db.url.as_str()));

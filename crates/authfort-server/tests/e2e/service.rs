@@ -189,6 +189,7 @@ async fn a_service_trusts_the_server_through_jwks_across_a_rotation(backend: Bac
     let env = [
         ("AUTHFORT_DATABASE_URL", database_url.as_str()),
         ("AUTHFORT_ADMIN__API_KEY", ADMIN_KEY),
+        ("AUTHFORT_SECRET_KEY", authfort_test_support::TEST_SECRET_KEY),
     ];
     let server = TestServer::start(&dir.0, &env).await;
     let service = Service::start(server.url("/.well-known/jwks.json")).await;
