@@ -2,91 +2,31 @@
 // `authfort` binary: opening the link consumes nothing, Continue signs in and sets the cookies.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { start } from "./harness.mjs";
 
-const BIN = process.env.AUTHFORT_BIN ?? resolve(import.meta.dirname, "../../target/debug/authfort");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const LINK = /(http:\/\/127\.0\.0\.1:\d+\/auth\/magic-link\/confirm#token=[A-Za-z0-9_-]+)/g;
 
-let server, base, dir, browser, stderr = "";
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function until(what, fn, ms = 30_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const post = (path, body) =>
-  fetch(base + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+let app, base, dir, browser;
 
 /** Requests a link and returns it as printed by the `log` transport. */
 async function requestLink(email) {
-  const seen = (stderr.match(LINK) ?? []).length;
-  const r = await post("/auth/magic-link", { email });
-  assert.equal(r.status, 200);
-  return until("the mailed link", async () => (stderr.match(LINK) ?? [])[seen]);
+  return app.nextLink(LINK, async () => {
+    const r = await app.post("/auth/magic-link", { email });
+    assert.equal(r.status, 200);
+  });
 }
 
+const post = (path, body) => app.post(path, body);
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "authfort-browser-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUTHFORT_")));
-  server = spawn(BIN, ["serve"], {
-    cwd: dir,
-    env: {
-      ...env,
-      AUTHFORT_BIND: `127.0.0.1:${port}`,
-      AUTHFORT_COOKIE__ENABLED: "true",
-      AUTHFORT_EMAIL__POLL_INTERVAL_MS: "100",
-      AUTHFORT_PASSWORD_HASHING__MEMORY_KIB: "1024",
-      AUTHFORT_PASSWORD_HASHING__ITERATIONS: "1",
-      AUTHFORT_PASSWORD_HASHING__PARALLELISM: "1",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  server.stderr.on("data", (d) => (stderr += d));
-  await until("the server", async () => (await fetch(base + "/healthz")).ok);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  const signup = await post("/auth/signup", { email: "browser@example.com", password: "correct horse battery" });
-  assert.equal(signup.status, 201);
+  app = await start();
+  ({ base, dir, browser } = app);
+  await app.signup("browser@example.com", "correct horse battery");
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill("SIGTERM");
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await app?.stop();
 });
 
 test("GET of the link, with the token in the fragment or the query, consumes nothing", async () => {
