@@ -1,16 +1,14 @@
 //! Email verification: a link (86-char token, stored as SHA-256, purpose `email_verify`)
 //! that proves a user's address, consumed by one conditional write.
 
-use time::Duration;
 use uuid::Uuid;
 
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::sha256_hex;
 use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{EmailVerificationRequested, Event, SecretToken, UserEmail};
 use crate::links;
-use crate::model::VerificationToken;
-use crate::service::mail::Carried;
+use crate::service::mail::Issued;
 use crate::AuthFort;
 
 const PURPOSE: &str = "email_verify";
@@ -40,34 +38,15 @@ impl AuthFort {
         let Some(user) = user else {
             return Ok(None);
         };
-        let config = &self.inner.config;
-        let now = self.inner.clock.now();
-        let raw = random_token();
-        let expires_at = now + Duration::seconds(config.email_verify_ttl_seconds as i64);
-        let token = VerificationToken {
-            id: Uuid::new_v4(),
-            user_id: Some(user.id),
-            email: user.email.clone(),
-            purpose: PURPOSE.into(),
-            token_hash: sha256_hex(&raw),
-            redirect_to: None,
-            expires_at,
-            created_at: now,
-            consumed_at: None,
-        };
-        let link = links::verify_email_link(config, &raw);
-        let message = self.mail_for(
-            MailKind::EmailVerification,
-            link.as_deref(),
-            &user.email,
-            Carried {
-                id: token.id,
-                created_at: now,
-                expires_at,
-            },
-        );
-        store.create_verification_token(&token, message.as_ref()).await?;
-        self.wake_mail();
+        let Issued { raw, link, now } = self
+            .issue_link_token(
+                &user,
+                PURPOSE,
+                self.inner.config.email_verify_ttl_seconds,
+                MailKind::EmailVerification,
+                links::verify_email_link,
+            )
+            .await?;
         self.emit(vec![Event::EmailVerificationRequested(EmailVerificationRequested {
             timestamp: now,
             user_id: user.id,

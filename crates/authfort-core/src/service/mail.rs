@@ -1,11 +1,24 @@
 //! Queuing mail in the outbox: one path for every flow that sends a link or a code.
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::config::AuthConfig;
+use crate::crypto::{random_token, sha256_hex};
 use crate::delivery::MailKind;
-use crate::model::OutboxMessage;
+use crate::error::AuthResult;
+use crate::model::{OutboxMessage, User, VerificationToken};
 use crate::AuthFort;
+
+/// A one-time link token just issued to a user: the raw token, its link, and its issue time.
+pub(crate) struct Issued {
+    /// The raw token (only its SHA-256 is stored).
+    pub(crate) raw: String,
+    /// The emailed link, when one can be built from configuration.
+    pub(crate) link: Option<String>,
+    /// When it was issued.
+    pub(crate) now: OffsetDateTime,
+}
 
 /// The one-time secret a message carries: its row id and lifetime.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +67,46 @@ impl AuthFort {
             created_at: now,
             sent_at: None,
         })
+    }
+
+    /// Issues a one-time link token of `purpose` to `user` (stored as SHA-256, invalidating
+    /// the user's earlier ones of that purpose), with its mail of `kind` queued in the same
+    /// transaction, and wakes the delivery worker. Emitting the flow's event is the caller's.
+    pub(crate) async fn issue_link_token(
+        &self,
+        user: &User,
+        purpose: &str,
+        ttl_seconds: u64,
+        kind: MailKind,
+        link_for: fn(&AuthConfig, &str) -> Option<String>,
+    ) -> AuthResult<Issued> {
+        let now = self.inner.clock.now();
+        let raw = random_token();
+        let expires_at = now + Duration::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 2));
+        let token = VerificationToken {
+            id: Uuid::new_v4(),
+            user_id: Some(user.id),
+            email: user.email.clone(),
+            purpose: purpose.into(),
+            token_hash: sha256_hex(&raw),
+            redirect_to: None,
+            expires_at,
+            created_at: now,
+            consumed_at: None,
+        };
+        let link = link_for(&self.inner.config, &raw);
+        let carried = Carried {
+            id: token.id,
+            created_at: now,
+            expires_at,
+        };
+        let message = self.mail_for(kind, link.as_deref(), &user.email, carried);
+        self.inner
+            .store
+            .create_verification_token(&token, message.as_ref())
+            .await?;
+        self.wake_mail();
+        Ok(Issued { raw, link, now })
     }
 
     /// Wakes the delivery worker (when email delivery is on) after a message was committed.

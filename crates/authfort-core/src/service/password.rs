@@ -6,16 +6,15 @@
 //! (the reset token is still unused, the password is still the one checked, or there is
 //! still none), so racing requests have exactly one winner.
 
-use time::Duration;
 use uuid::Uuid;
 
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::sha256_hex;
 use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, PasswordPwnedRejected, UserEmail, UserRef};
 use crate::links;
-use crate::model::{User, VerificationToken};
-use crate::service::mail::Carried;
+use crate::model::User;
+use crate::service::mail::Issued;
 use crate::service::signup::field;
 use crate::store::{PasswordCondition, PasswordWrite};
 use crate::validation;
@@ -67,33 +66,15 @@ impl AuthFort {
             store.invalidate_verification_tokens(PURPOSE, &email).await?;
             return Ok(None);
         };
-        let now = self.inner.clock.now();
-        let raw = random_token();
-        let expires_at = now + Duration::seconds(config.password_reset_ttl_seconds as i64);
-        let token = VerificationToken {
-            id: Uuid::new_v4(),
-            user_id: Some(user.id),
-            email: user.email.clone(),
-            purpose: PURPOSE.into(),
-            token_hash: sha256_hex(&raw),
-            redirect_to: None,
-            expires_at,
-            created_at: now,
-            consumed_at: None,
-        };
-        let link = links::password_reset_link(config, &raw);
-        let message = self.mail_for(
-            MailKind::PasswordReset,
-            link.as_deref(),
-            &user.email,
-            Carried {
-                id: token.id,
-                created_at: now,
-                expires_at,
-            },
-        );
-        store.create_verification_token(&token, message.as_ref()).await?;
-        self.wake_mail();
+        let Issued { raw, now, .. } = self
+            .issue_link_token(
+                &user,
+                PURPOSE,
+                config.password_reset_ttl_seconds,
+                MailKind::PasswordReset,
+                links::password_reset_link,
+            )
+            .await?;
         self.emit(vec![Event::PasswordResetRequested(UserEmail {
             timestamp: now,
             user_id: user.id,
