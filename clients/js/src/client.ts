@@ -343,7 +343,7 @@ class AuthClientImpl implements AuthClient {
   }
 
   async verifyMagicLink(token: string): Promise<AuthUser> {
-    return this.adopt(await this.postPublic('/magic-link/verify', { token }));
+    return this.adoptOrChallenge(await this.postPublic('/magic-link/verify', { token }));
   }
 
   async requestOTP(email: string): Promise<void> {
@@ -351,7 +351,7 @@ class AuthClientImpl implements AuthClient {
   }
 
   async verifyOTP(email: string, code: string): Promise<AuthUser> {
-    return this.adopt(await this.postPublic('/otp/verify', { email, code }));
+    return this.adoptOrChallenge(await this.postPublic('/otp/verify', { email, code }));
   }
 
   async verifyEmail(token: string): Promise<void> {
@@ -479,6 +479,20 @@ class AuthClientImpl implements AuthClient {
   }
 
   /** Store the tokens of an AuthResponse (bearer) and mark the client authenticated. */
+  /**
+   * Like `adopt`, but for the passwordless verifies, which (unlike AuthFort's server) answer
+   * an MFA user with the login challenge: enter `mfa_pending` and throw `mfa_required`, so
+   * the caller continues with `verifyMFA(code)`.
+   */
+  private async adoptOrChallenge(result: unknown): Promise<AuthUser> {
+    if (isObject(result) && result.mfa_required === true && typeof result.mfa_token === 'string') {
+      this.mfaToken = result.mfa_token;
+      this.setState('mfa_pending', null);
+      throw new AuthClientError('Multi-factor authentication required; call verifyMFA(code).', 'mfa_required', 200);
+    }
+    return this.adopt(result);
+  }
+
   private async adopt(result: unknown): Promise<AuthUser> {
     const data = result as ServerAuthResponse;
     const user = mapUser(data.user);

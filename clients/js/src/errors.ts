@@ -6,8 +6,12 @@
  * the client-side codes below with `statusCode` 0.
  */
 
-/** Client-side error codes (`statusCode` 0). */
-export type ClientErrorCode = 'missing_token_storage' | 'no_mfa_challenge' | 'popup_blocked' | 'popup_closed';
+/**
+ * Client-side error codes (`statusCode` 0), and `mfa_required` (`statusCode` 200), thrown by
+ * `verifyMagicLink` / `verifyOTP` when the account needs its second factor: the client is
+ * then in `mfa_pending` and `verifyMFA(code)` completes the sign-in.
+ */
+export type ClientErrorCode = 'missing_token_storage' | 'no_mfa_challenge' | 'mfa_required' | 'popup_blocked' | 'popup_closed';
 
 /** An error from the auth server or the client itself. */
 export class AuthClientError extends Error {

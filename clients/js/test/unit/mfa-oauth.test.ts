@@ -29,6 +29,23 @@ describe('MFA pending', () => {
     expect(auth.user).toBeNull();
   });
 
+  for (const [name, path, call] of [
+    ['verifyMagicLink', 'POST /magic-link/verify', (a: ReturnType<typeof setup>['auth']) => a.verifyMagicLink('t')],
+    ['verifyOTP', 'POST /otp/verify', (a: ReturnType<typeof setup>['auth']) => a.verifyOTP('a@example.com', '123456')],
+  ] as const) {
+    it(`${name} answered with the challenge → mfa_pending, throws mfa_required, verifyMFA completes`, async () => {
+      const { server, auth, states } = setup();
+      server.on(path, json(200, challenge));
+      server.on('POST /mfa/verify', json(200, authResponse(1, { mfa_enabled: true })));
+      await expect(call(auth)).rejects.toMatchObject({ code: 'mfa_required', statusCode: 200 });
+      expect(states).toEqual(['unauthenticated', 'mfa_pending']);
+      const user = await auth.verifyMFA('654321');
+      expect(server.calls[1]!.init).toMatchObject({ body: '{"mfa_token":"mfa-jwt","code":"654321"}' });
+      expect(user.mfaEnabled).toBe(true);
+      expect(auth.state).toBe('authenticated');
+    });
+  }
+
   it('verifyMFA posts {mfa_token, code} with credentials and signs in', async () => {
     const { server, auth } = setup();
     server.on('POST /login', json(200, challenge));
