@@ -603,7 +603,11 @@ impl AuthConfig {
         if self.secret_key.as_ref().is_some_and(|k| k.expose().len() < 32) {
             return Err(bad("secret_key", "must be at least 32 characters"));
         }
-        if self.mfa_issuer.as_ref().is_some_and(|i| i.trim().is_empty() || i.contains(':')) {
+        if self
+            .mfa_issuer
+            .as_ref()
+            .is_some_and(|i| i.trim().is_empty() || i.contains(':'))
+        {
             return Err(bad("mfa_issuer", "must be non-empty and contain no colon"));
         }
         if self.mfa_backup_code_count == 0 || self.mfa_backup_code_count > 100 {

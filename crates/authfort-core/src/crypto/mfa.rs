@@ -84,7 +84,12 @@ pub fn hotp(secret: &[u8], counter: u64) -> String {
     mac.update(&counter.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let value = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    let value = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
     format!("{:06}", value % 1_000_000)
 }
 
@@ -127,7 +132,10 @@ pub fn backup_code_hmac(key: &[u8], user_id: Uuid, code: &str) -> String {
         .filter(|c| !c.is_whitespace() && *c != '-')
         .flat_map(char::to_lowercase)
         .collect();
-    hmac_sha256_hex(key, format!("authfort:mfa_backup_code:{user_id}:{normalized}").as_bytes())
+    hmac_sha256_hex(
+        key,
+        format!("authfort:mfa_backup_code:{user_id}:{normalized}").as_bytes(),
+    )
 }
 
 fn aead_key(server_key: &[u8]) -> LessSafeKey {
@@ -141,7 +149,11 @@ pub fn encrypt_secret(server_key: &[u8], user_id: Uuid, secret: &str) -> String 
     OsRng.fill_bytes(&mut nonce);
     let mut data = secret.as_bytes().to_vec();
     aead_key(server_key)
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(user_id.as_bytes()), &mut data)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(user_id.as_bytes()),
+            &mut data,
+        )
         .expect("ChaCha20-Poly1305 seals any short input");
     let mut out = nonce.to_vec();
     out.extend_from_slice(&data);
@@ -243,8 +255,14 @@ mod tests {
         assert_eq!(&code[5..6], "-");
         let user = Uuid::new_v4();
         let upper = code.to_uppercase().replace('-', " ");
-        assert_eq!(backup_code_hmac(b"k", user, &code), backup_code_hmac(b"k", user, &upper));
-        assert_ne!(backup_code_hmac(b"k", user, &code), backup_code_hmac(b"k", Uuid::new_v4(), &code));
+        assert_eq!(
+            backup_code_hmac(b"k", user, &code),
+            backup_code_hmac(b"k", user, &upper)
+        );
+        assert_ne!(
+            backup_code_hmac(b"k", user, &code),
+            backup_code_hmac(b"k", Uuid::new_v4(), &code)
+        );
     }
 
     #[test]
@@ -252,8 +270,15 @@ mod tests {
         let user = Uuid::new_v4();
         let sealed = encrypt_secret(b"server key", user, "JBSWY3DPEHPK3PXP");
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
-        assert_ne!(sealed, encrypt_secret(b"server key", user, "JBSWY3DPEHPK3PXP"), "fresh nonce");
-        assert_eq!(decrypt_secret(b"server key", user, &sealed).unwrap(), "JBSWY3DPEHPK3PXP");
+        assert_ne!(
+            sealed,
+            encrypt_secret(b"server key", user, "JBSWY3DPEHPK3PXP"),
+            "fresh nonce"
+        );
+        assert_eq!(
+            decrypt_secret(b"server key", user, &sealed).unwrap(),
+            "JBSWY3DPEHPK3PXP"
+        );
         assert!(decrypt_secret(b"other key", user, &sealed).is_none());
         assert!(decrypt_secret(b"server key", Uuid::new_v4(), &sealed).is_none());
         assert!(decrypt_secret(b"server key", user, "v1:AAAA").is_none());

@@ -165,9 +165,11 @@ impl KeyRing {
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
-        Ok(jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
-            .ok()
-            .map(|data| data.claims))
+        Ok(
+            jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
+                .ok()
+                .map(|data| data.claims),
+        )
     }
 
     /// The published keyset: the current key, then the next key (published ahead so that

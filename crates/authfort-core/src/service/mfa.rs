@@ -210,12 +210,7 @@ impl AuthFort {
     /// 404 `user_not_found`, 400 `mfa_not_enabled`.
     pub async fn admin_disable_mfa(&self, user_id: Uuid) -> AuthResult<()> {
         let user = self.live_user(user_id).await?;
-        if !self
-            .inner
-            .store
-            .disable_mfa(user.id, self.inner.clock.now())
-            .await?
-        {
+        if !self.inner.store.disable_mfa(user.id, self.inner.clock.now()).await? {
             return Err(not_enabled());
         }
         self.user_event(&user, Event::MfaDisabled);

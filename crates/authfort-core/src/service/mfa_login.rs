@@ -105,7 +105,12 @@ impl AuthFort {
     /// # Errors
     /// 401 `invalid_mfa_token` (bad, expired or wrong-purpose token; user gone or banned; MFA
     /// not enabled), 429 `mfa_locked`, 401 `invalid_mfa_code`.
-    pub async fn complete_mfa_login(&self, mfa_token: &str, code: &str, client: &ClientInfo) -> AuthResult<AuthResponse> {
+    pub async fn complete_mfa_login(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<AuthResponse> {
         let (user_id, first) = self.challenge_claims(mfa_token).await?;
         let store = &self.inner.store;
         let user = store

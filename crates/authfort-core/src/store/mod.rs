@@ -311,8 +311,13 @@ pub trait Store: Send + Sync + 'static {
     /// strictly greater than the last accepted one, and (with `reset_failures`) the user is not
     /// locked at `now`; with `reset_failures` the failure counter and lock are cleared too.
     /// Of N concurrent uses of one code exactly one wins.
-    async fn accept_totp_step(&self, user_id: Uuid, step: i64, reset_failures: bool, now: OffsetDateTime)
-        -> StoreResult<bool>;
+    async fn accept_totp_step(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        reset_failures: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Consumes an unused backup code with one conditional write (exactly one winner) and,
     /// with `reset_failures`, clears the failure counter and lock in the same transaction.
     async fn use_backup_code(
@@ -337,8 +342,12 @@ pub trait Store: Send + Sync + 'static {
     async fn disable_mfa(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// In one transaction, if MFA is enabled: replaces every backup code (used or not) with
     /// `code_hmacs`. False (nothing written) otherwise.
-    async fn replace_backup_codes(&self, user_id: Uuid, code_hmacs: &[String], now: OffsetDateTime)
-        -> StoreResult<bool>;
+    async fn replace_backup_codes(
+        &self,
+        user_id: Uuid,
+        code_hmacs: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Unused backup codes of the user.
     async fn backup_codes_remaining(&self, user_id: Uuid) -> StoreResult<u64>;
 

@@ -34,7 +34,11 @@ fn totp_at(h: &Harness, secret: &str, offset: i64) -> String {
 async fn enrolled(h: &Harness) -> (Uuid, String, Vec<String>) {
     let user = create(&h.auth, EMAIL).await.user.id;
     let setup = h.auth.enable_mfa_init(user).await.unwrap();
-    let codes = h.auth.enable_mfa_confirm(user, &totp_at(h, &setup.secret, 0)).await.unwrap();
+    let codes = h
+        .auth
+        .enable_mfa_confirm(user, &totp_at(h, &setup.secret, 0))
+        .await
+        .unwrap();
     h.clock.advance(Duration::seconds(30));
     (user, setup.secret, codes)
 }
@@ -50,7 +54,10 @@ async fn enrolment_gives_a_uri_codes_and_bumps_the_version(backend: Backend) {
     let h = harness(backend).await;
     let signed = create(&h.auth, EMAIL).await;
     let user = signed.user.id;
-    assert_eq!(code(h.auth.enable_mfa_confirm(user, "123456").await), "mfa_not_initiated");
+    assert_eq!(
+        code(h.auth.enable_mfa_confirm(user, "123456").await),
+        "mfa_not_initiated"
+    );
     let first = h.auth.enable_mfa_init(user).await.unwrap();
     let setup = h.auth.enable_mfa_init(user).await.unwrap();
     assert_ne!(first.secret, setup.secret, "init again replaces the pending secret");
@@ -58,11 +65,23 @@ async fn enrolment_gives_a_uri_codes_and_bumps_the_version(backend: Backend) {
     assert_eq!(base32_decode(&setup.secret).unwrap().len(), 20);
     assert_eq!(
         setup.qr_uri,
-        format!("otpauth://totp/authfort:alice%40example.com?secret={}&issuer=authfort", setup.secret)
+        format!(
+            "otpauth://totp/authfort:alice%40example.com?secret={}&issuer=authfort",
+            setup.secret
+        )
     );
-    assert!(!h.auth.get_mfa_status(user).await.unwrap().enabled, "pending is not enabled");
-    assert_eq!(code(h.auth.enable_mfa_confirm(user, &totp_at(&h, &first.secret, 0)).await), "invalid_mfa_code");
-    assert_eq!(code(h.auth.enable_mfa_confirm(user, "abcdef").await), "invalid_mfa_code");
+    assert!(
+        !h.auth.get_mfa_status(user).await.unwrap().enabled,
+        "pending is not enabled"
+    );
+    assert_eq!(
+        code(h.auth.enable_mfa_confirm(user, &totp_at(&h, &first.secret, 0)).await),
+        "invalid_mfa_code"
+    );
+    assert_eq!(
+        code(h.auth.enable_mfa_confirm(user, "abcdef").await),
+        "invalid_mfa_code"
+    );
     let events = record_events(&h.auth).await;
     let spaced = totp_at(&h, &setup.secret, -1);
     let codes = h
@@ -75,7 +94,10 @@ async fn enrolment_gives_a_uri_codes_and_bumps_the_version(backend: Backend) {
     let status = h.auth.get_mfa_status(user).await.unwrap();
     assert_eq!((status.enabled, status.backup_codes_remaining), (true, 10));
     assert_eq!(code(h.auth.enable_mfa_init(user).await), "mfa_already_enabled");
-    assert_eq!(code(h.auth.enable_mfa_confirm(user, &spaced).await), "mfa_already_enabled");
+    assert_eq!(
+        code(h.auth.enable_mfa_confirm(user, &spaced).await),
+        "mfa_already_enabled"
+    );
     assert_eq!(
         code(h.auth.authenticate(&signed.tokens.access_token).await),
         "token_version_mismatch"
@@ -83,7 +105,11 @@ async fn enrolment_gives_a_uri_codes_and_bumps_the_version(backend: Backend) {
     h.auth.flush_events().await;
     assert_eq!(kinds(&events), ["mfa_enabled"]);
     // The refresh token still works and now says MFA is on.
-    let refreshed = h.auth.refresh(&signed.tokens.refresh_token, None, &ClientInfo::default()).await.unwrap();
+    let refreshed = h
+        .auth
+        .refresh(&signed.tokens.refresh_token, None, &ClientInfo::default())
+        .await
+        .unwrap();
     assert!(refreshed.user.mfa_enabled);
     let me = h.auth.authenticate(&refreshed.tokens.access_token).await.unwrap();
     assert!(me.response().mfa_enabled);
@@ -101,12 +127,26 @@ async fn password_login_needs_totp_and_gets_both_factors(backend: Backend) {
     assert_eq!(claims["sub"], user.to_string());
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
     assert!(claims.get("email").is_none() && claims.get("ver").is_none());
-    assert_eq!(h.auth.get_sessions(user, false).await.unwrap().len(), 1, "only the signup session");
+    assert_eq!(
+        h.auth.get_sessions(user, false).await.unwrap().len(),
+        1,
+        "only the signup session"
+    );
     // The challenge is not an access token.
     assert_eq!(code(h.auth.authenticate(&c.mfa_token).await), "token_invalid");
 
-    let wrong = format!("{:06}", (totp_at(&h, &secret, 0).parse::<u32>().unwrap() + 1) % 1_000_000);
-    assert_eq!(code(h.auth.complete_mfa_login(&c.mfa_token, &wrong, &ClientInfo::default()).await), "invalid_mfa_code");
+    let wrong = format!(
+        "{:06}",
+        (totp_at(&h, &secret, 0).parse::<u32>().unwrap() + 1) % 1_000_000
+    );
+    assert_eq!(
+        code(
+            h.auth
+                .complete_mfa_login(&c.mfa_token, &wrong, &ClientInfo::default())
+                .await
+        ),
+        "invalid_mfa_code"
+    );
     let signed = h
         .auth
         .complete_mfa_login(&c.mfa_token, &totp_at(&h, &secret, 1), &ClientInfo::default())
@@ -127,17 +167,27 @@ async fn an_accepted_code_is_refused_for_its_whole_window(backend: Backend) {
     let (_, secret, _) = enrolled(&h).await;
     let c = challenge(&h).await;
     let now = totp_at(&h, &secret, 0);
-    h.auth.complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default()).await.unwrap();
+    h.auth
+        .complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default())
+        .await
+        .unwrap();
     // Same code, same step, and the next 60 s while it would still be in the window.
     for _ in 0..3 {
-        let again = h.auth.complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default()).await;
+        let again = h
+            .auth
+            .complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default())
+            .await;
         assert_eq!(code(again), "invalid_mfa_code");
         h.clock.advance(Duration::seconds(30));
     }
     // A new challenge does not revive it; the current step's code works.
     let c = challenge(&h).await;
     assert_eq!(
-        code(h.auth.complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default()).await),
+        code(
+            h.auth
+                .complete_mfa_login(&c.mfa_token, &now, &ClientInfo::default())
+                .await
+        ),
         "invalid_mfa_code"
     );
     h.auth
@@ -154,7 +204,11 @@ async fn the_confirming_code_cannot_log_in(backend: Backend) {
     h.auth.enable_mfa_confirm(user, &confirm).await.unwrap();
     let c = challenge(&h).await;
     assert_eq!(
-        code(h.auth.complete_mfa_login(&c.mfa_token, &confirm, &ClientInfo::default()).await),
+        code(
+            h.auth
+                .complete_mfa_login(&c.mfa_token, &confirm, &ClientInfo::default())
+                .await
+        ),
         "invalid_mfa_code"
     );
 }
@@ -165,9 +219,19 @@ async fn backup_codes_work_once_each(backend: Backend) {
     let events = record_events(&h.auth).await;
     let c = challenge(&h).await;
     let messy = format!("  {} ", codes[0].to_uppercase().replace('-', " - "));
-    let signed = h.auth.complete_mfa_login(&c.mfa_token, &messy, &ClientInfo::default()).await.unwrap();
-    assert_eq!(decode_claims(&h.auth, &signed.tokens.access_token).await["amr"], json!(["pwd", "mfa"]));
-    let again = h.auth.complete_mfa_login(&c.mfa_token, &codes[0], &ClientInfo::default()).await;
+    let signed = h
+        .auth
+        .complete_mfa_login(&c.mfa_token, &messy, &ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        decode_claims(&h.auth, &signed.tokens.access_token).await["amr"],
+        json!(["pwd", "mfa"])
+    );
+    let again = h
+        .auth
+        .complete_mfa_login(&c.mfa_token, &codes[0], &ClientInfo::default())
+        .await;
     let Err(authfort_core::AuthError::Rejected { code, message, .. }) = again else {
         panic!("a used code must fail");
     };
@@ -185,7 +249,11 @@ async fn concurrent_uses_of_one_backup_code_have_one_winner(backend: Backend) {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let (auth, token, code) = (auth.clone(), c.mfa_token.clone(), codes[3].clone());
-            tokio::spawn(async move { auth.complete_mfa_login(&token, &code, &ClientInfo::default()).await.is_ok() })
+            tokio::spawn(async move {
+                auth.complete_mfa_login(&token, &code, &ClientInfo::default())
+                    .await
+                    .is_ok()
+            })
         })
         .collect();
     let mut wins = 0;
@@ -202,7 +270,10 @@ async fn lockout_refuses_even_correct_codes_until_it_expires(backend: Backend) {
     let events = record_events(&h.auth).await;
     let c = challenge(&h).await;
     for _ in 0..5 {
-        let r = h.auth.complete_mfa_login(&c.mfa_token, "000000x", &ClientInfo::default()).await;
+        let r = h
+            .auth
+            .complete_mfa_login(&c.mfa_token, "000000x", &ClientInfo::default())
+            .await;
         assert_eq!(code(r), "invalid_mfa_code", "the crossing attempt itself is still 401");
     }
     // A fresh challenge does not reset it; a correct code is refused.
@@ -213,7 +284,11 @@ async fn lockout_refuses_even_correct_codes_until_it_expires(backend: Backend) {
         .await;
     assert_eq!(code(locked), "mfa_locked");
     assert_eq!(
-        code(h.auth.complete_mfa_login(&fresh.mfa_token, &codes[0], &ClientInfo::default()).await),
+        code(
+            h.auth
+                .complete_mfa_login(&fresh.mfa_token, &codes[0], &ClientInfo::default())
+                .await
+        ),
         "mfa_locked"
     );
     h.auth.flush_events().await;
@@ -240,20 +315,48 @@ async fn challenge_tokens_expire_and_purposes_do_not_mix(backend: Backend) {
         Ok(_) => panic!("must fail"),
         Err(e) => panic!("{e}"),
     };
-    for token in [access.tokens.access_token.as_str(), access.tokens.refresh_token.as_str(), "", "a.b.c", "x"] {
-        let (code, message) = bad(h.auth.complete_mfa_login(token, &totp_at(&h, &secret, 0), &ClientInfo::default()).await);
-        assert_eq!((code, message.as_str()), ("invalid_mfa_token", "Invalid MFA token"), "{token}");
+    for token in [
+        access.tokens.access_token.as_str(),
+        access.tokens.refresh_token.as_str(),
+        "",
+        "a.b.c",
+        "x",
+    ] {
+        let (code, message) = bad(h
+            .auth
+            .complete_mfa_login(token, &totp_at(&h, &secret, 0), &ClientInfo::default())
+            .await);
+        assert_eq!(
+            (code, message.as_str()),
+            ("invalid_mfa_token", "Invalid MFA token"),
+            "{token}"
+        );
     }
     let huge = "a".repeat(100_000);
-    assert_eq!(bad(h.auth.complete_mfa_login(&huge, "123456", &ClientInfo::default()).await).0, "invalid_mfa_token");
+    assert_eq!(
+        bad(h.auth.complete_mfa_login(&huge, "123456", &ClientInfo::default()).await).0,
+        "invalid_mfa_token"
+    );
     h.clock.advance(Duration::seconds(300));
-    let (code_, message) = bad(h.auth.complete_mfa_login(&c.mfa_token, &totp_at(&h, &secret, 0), &ClientInfo::default()).await);
-    assert_eq!((code_, message.as_str()), ("invalid_mfa_token", "MFA session expired, please log in again"));
+    let (code_, message) = bad(h
+        .auth
+        .complete_mfa_login(&c.mfa_token, &totp_at(&h, &secret, 0), &ClientInfo::default())
+        .await);
+    assert_eq!(
+        (code_, message.as_str()),
+        ("invalid_mfa_token", "MFA session expired, please log in again")
+    );
     // MFA turned off meanwhile.
     let c = challenge(&h).await;
     h.auth.admin_disable_mfa(user).await.unwrap();
-    let (code_, message) = bad(h.auth.complete_mfa_login(&c.mfa_token, "123456", &ClientInfo::default()).await);
-    assert_eq!((code_, message.as_str()), ("invalid_mfa_token", "MFA not enabled for this user"));
+    let (code_, message) = bad(h
+        .auth
+        .complete_mfa_login(&c.mfa_token, "123456", &ClientInfo::default())
+        .await);
+    assert_eq!(
+        (code_, message.as_str()),
+        ("invalid_mfa_token", "MFA not enabled for this user")
+    );
     assert_eq!(code(h.auth.admin_disable_mfa(user).await), "mfa_not_enabled");
     assert_eq!(code(h.auth.admin_disable_mfa(Uuid::new_v4()).await), "user_not_found");
 }
@@ -265,14 +368,26 @@ async fn magic_link_and_email_otp_answer_the_challenge(backend: Backend) {
     let link = h.auth.create_magic_link_token(EMAIL).await.unwrap().unwrap();
     let signed = h.auth.verify_magic_link(&link, &ClientInfo::default()).await.unwrap();
     let c = signed.sign_in.mfa_challenge().expect("a challenge, not tokens");
-    assert_eq!(code(h.auth.verify_magic_link(&link, &ClientInfo::default()).await), "invalid_magic_link");
+    assert_eq!(
+        code(h.auth.verify_magic_link(&link, &ClientInfo::default()).await),
+        "invalid_magic_link"
+    );
     let done = h
         .auth
         .complete_mfa_login(&c.mfa_token, &totp_at(&h, &secret, 0), &ClientInfo::default())
         .await
         .unwrap();
-    assert_eq!(decode_claims(&h.auth, &done.tokens.access_token).await["amr"], json!(["email_link", "mfa"]));
-    let session = h.auth.store().session(done.user.session_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        decode_claims(&h.auth, &done.tokens.access_token).await["amr"],
+        json!(["email_link", "mfa"])
+    );
+    let session = h
+        .auth
+        .store()
+        .session(done.user.session_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.amr, [Amr::EmailLink, Amr::Mfa]);
 
     h.clock.advance(Duration::seconds(30));
@@ -284,16 +399,25 @@ async fn magic_link_and_email_otp_answer_the_challenge(backend: Backend) {
         .unwrap()
         .mfa_challenge()
         .expect("a challenge");
-    assert_eq!(code(h.auth.verify_email_otp(EMAIL, &otp, &ClientInfo::default()).await), "invalid_otp");
+    assert_eq!(
+        code(h.auth.verify_email_otp(EMAIL, &otp, &ClientInfo::default()).await),
+        "invalid_otp"
+    );
     let done = h
         .auth
         .complete_mfa_login(&c.mfa_token, &totp_at(&h, &secret, 0), &ClientInfo::default())
         .await
         .unwrap();
-    assert_eq!(decode_claims(&h.auth, &done.tokens.access_token).await["amr"], json!(["email_otp", "mfa"]));
+    assert_eq!(
+        decode_claims(&h.auth, &done.tokens.access_token).await["amr"],
+        json!(["email_otp", "mfa"])
+    );
     h.auth.flush_events().await;
     let seen = kinds(&events);
-    assert!(!seen.contains(&"magic_link_login") && !seen.contains(&"email_otp_login"), "{seen:?}");
+    assert!(
+        !seen.contains(&"magic_link_login") && !seen.contains(&"email_otp_login"),
+        "{seen:?}"
+    );
     assert_eq!(seen.iter().filter(|k| **k == "mfa_login").count(), 2);
     let _ = user;
 }
@@ -302,10 +426,21 @@ async fn disable_and_regenerate(backend: Backend) {
     let h = harness(backend).await;
     let (user, secret, codes) = enrolled(&h).await;
     let events = record_events(&h.auth).await;
-    assert_eq!(code(h.auth.regenerate_backup_codes(user, &codes[0]).await), "invalid_mfa_code");
-    let fresh = h.auth.regenerate_backup_codes(user, &totp_at(&h, &secret, 0)).await.unwrap();
+    assert_eq!(
+        code(h.auth.regenerate_backup_codes(user, &codes[0]).await),
+        "invalid_mfa_code"
+    );
+    let fresh = h
+        .auth
+        .regenerate_backup_codes(user, &totp_at(&h, &secret, 0))
+        .await
+        .unwrap();
     assert_eq!(fresh.len(), 10);
-    assert_eq!(code(h.auth.disable_mfa(user, &codes[1]).await), "invalid_mfa_code", "old codes are gone");
+    assert_eq!(
+        code(h.auth.disable_mfa(user, &codes[1]).await),
+        "invalid_mfa_code",
+        "old codes are gone"
+    );
     assert_eq!(
         code(h.auth.disable_mfa(user, &totp_at(&h, &secret, 0)).await),
         "invalid_mfa_code",
@@ -313,11 +448,17 @@ async fn disable_and_regenerate(backend: Backend) {
     );
     let before = h.auth.store().user_by_id(user).await.unwrap().unwrap().token_version;
     h.auth.disable_mfa(user, &fresh[0]).await.unwrap();
-    assert_eq!(h.auth.store().user_by_id(user).await.unwrap().unwrap().token_version, before + 1);
+    assert_eq!(
+        h.auth.store().user_by_id(user).await.unwrap().unwrap().token_version,
+        before + 1
+    );
     let status = h.auth.get_mfa_status(user).await.unwrap();
     assert_eq!((status.enabled, status.backup_codes_remaining), (false, 0));
     assert_eq!(code(h.auth.disable_mfa(user, "123456").await), "mfa_not_enabled");
-    assert_eq!(code(h.auth.regenerate_backup_codes(user, "123456").await), "mfa_not_enabled");
+    assert_eq!(
+        code(h.auth.regenerate_backup_codes(user, "123456").await),
+        "mfa_not_enabled"
+    );
     assert!(matches!(
         h.auth.login(EMAIL, PASSWORD, &ClientInfo::default()).await.unwrap(),
         SignIn::Authenticated(_)
@@ -335,9 +476,8 @@ async fn secrets_are_not_readable_from_the_rows(backend: Backend) {
     assert!(!row.secret_enc.contains(&hex::encode(&raw)));
     for c in &codes {
         let plain_hash = authfort_core::crypto::sha256_hex(&c.replace('-', ""));
-        let n = h
-            .db
-            .count(
+        let n =
+            h.db.count(
                 &format!(
                     "SELECT COUNT(*) FROM authfort_mfa_backup_codes WHERE user_id = $1 \
                      AND (code_hmac = '{plain_hash}' OR code_hmac LIKE '%{}%')",
@@ -349,7 +489,11 @@ async fn secrets_are_not_readable_from_the_rows(backend: Backend) {
         assert_eq!(n, 0);
     }
     assert_eq!(
-        h.db.count("SELECT COUNT(*) FROM authfort_mfa_backup_codes WHERE user_id = $1", user).await,
+        h.db.count(
+            "SELECT COUNT(*) FROM authfort_mfa_backup_codes WHERE user_id = $1",
+            user
+        )
+        .await,
         10
     );
     // Without the server secret, MFA fails closed.
