@@ -12,6 +12,8 @@ use crate::AuthFort;
 /// The outcome of a successful first factor.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+// Returned once per sign-in and matched by value by callers; boxing buys nothing here.
+#[allow(clippy::large_enum_variant)]
 pub enum SignIn {
     /// Signed in: tokens and user.
     Authenticated(AuthResponse),
