@@ -79,9 +79,18 @@ pub struct AuthConfig {
     /// 16 characters). Unset: the endpoint is off (404); the reference leaves it open instead.
     pub introspect_secret: Option<Secret>,
     /// Server secret (at least 32 characters) keying the HMAC under which email one-time
-    /// codes are stored. It must not live in the database. Unset: email OTP is refused
+    /// codes and MFA backup codes are stored, and the encryption of TOTP secrets. It must not live in the database. Unset: email OTP is refused
     /// (the standalone server generates one next to a SQLite database).
     pub secret_key: Option<Secret>,
+    /// Issuer label in the TOTP `otpauth://` URI; unset: `jwt_issuer`.
+    pub mfa_issuer: Option<String>,
+    /// Backup codes generated when MFA is confirmed and on regeneration.
+    pub mfa_backup_code_count: u32,
+    /// Consecutive failed MFA-login codes before the account's MFA login is locked; 0 turns
+    /// the lockout off.
+    pub mfa_max_failed_attempts: u32,
+    /// How long an MFA lockout lasts.
+    pub mfa_lockout_seconds: u64,
 }
 
 /// A configured secret: `Debug` prints `***`; [`Secret::expose`] gives the value.
@@ -138,6 +147,10 @@ impl Default for AuthConfig {
             rate_limit: RateLimitConfig::default(),
             introspect_secret: None,
             secret_key: None,
+            mfa_issuer: None,
+            mfa_backup_code_count: 10,
+            mfa_max_failed_attempts: 5,
+            mfa_lockout_seconds: 900,
         }
     }
 }
@@ -589,6 +602,19 @@ impl AuthConfig {
         }
         if self.secret_key.as_ref().is_some_and(|k| k.expose().len() < 32) {
             return Err(bad("secret_key", "must be at least 32 characters"));
+        }
+        if self
+            .mfa_issuer
+            .as_ref()
+            .is_some_and(|i| i.trim().is_empty() || i.contains(':'))
+        {
+            return Err(bad("mfa_issuer", "must be non-empty and contain no colon"));
+        }
+        if self.mfa_backup_code_count == 0 || self.mfa_backup_code_count > 100 {
+            return Err(bad("mfa_backup_code_count", "must be between 1 and 100"));
+        }
+        if self.mfa_lockout_seconds == 0 || self.mfa_lockout_seconds > 30 * 86_400 {
+            return Err(bad("mfa_lockout_seconds", "must be between 1 second and 30 days"));
         }
         if self.password_history_count > 24 {
             return Err(bad("password_history_count", "must be between 0 and 24"));

@@ -294,6 +294,34 @@ pub struct RateLimitExceeded {
     pub key_type: String,
 }
 
+/// `mfa_login`, `mfa_failed`: an MFA-login attempt of a user.
+#[derive(Debug, Clone, Serialize)]
+pub struct MfaAttempt {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// Their address.
+    pub email: String,
+    /// Client IP.
+    pub ip_address: Option<String>,
+}
+
+/// `mfa_locked`: failed MFA-login attempts reached `mfa_max_failed_attempts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MfaLocked {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The user.
+    pub user_id: Uuid,
+    /// Their address.
+    pub email: String,
+    /// Client IP of the attempt that crossed the threshold.
+    pub ip_address: Option<String>,
+    /// MFA logins are refused until then.
+    pub locked_until: OffsetDateTime,
+}
+
 /// Every event AuthFort emits.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -354,6 +382,20 @@ pub enum Event {
     PasswordPwnedRejected(PasswordPwnedRejected),
     /// A recently used password was refused.
     PasswordReuseRejected(UserRef),
+    /// TOTP MFA was confirmed and is in force.
+    MfaEnabled(UserEmail),
+    /// TOTP MFA was turned off (by the user or an admin).
+    MfaDisabled(UserEmail),
+    /// An MFA login completed.
+    MfaLogin(MfaAttempt),
+    /// A wrong code was given at MFA login.
+    MfaFailed(MfaAttempt),
+    /// MFA login was locked after too many wrong codes.
+    MfaLocked(MfaLocked),
+    /// A backup code was used to complete an MFA login.
+    BackupCodeUsed(UserEmail),
+    /// The backup codes were replaced.
+    BackupCodesRegenerated(UserEmail),
 }
 
 /// The name of an event, used to register hooks.
@@ -416,6 +458,20 @@ pub enum EventKind {
     PasswordPwnedRejected,
     /// `password_reuse_rejected`
     PasswordReuseRejected,
+    /// `mfa_enabled`
+    MfaEnabled,
+    /// `mfa_disabled`
+    MfaDisabled,
+    /// `mfa_login`
+    MfaLogin,
+    /// `mfa_failed`
+    MfaFailed,
+    /// `mfa_locked`
+    MfaLocked,
+    /// `backup_code_used`
+    BackupCodeUsed,
+    /// `backup_codes_regenerated`
+    BackupCodesRegenerated,
 }
 
 impl EventKind {
@@ -449,6 +505,13 @@ impl EventKind {
         EventKind::PasswordSet,
         EventKind::PasswordPwnedRejected,
         EventKind::PasswordReuseRejected,
+        EventKind::MfaEnabled,
+        EventKind::MfaDisabled,
+        EventKind::MfaLogin,
+        EventKind::MfaFailed,
+        EventKind::MfaLocked,
+        EventKind::BackupCodeUsed,
+        EventKind::BackupCodesRegenerated,
     ];
 
     /// The reference's snake_case name.
@@ -482,6 +545,13 @@ impl EventKind {
             EventKind::PasswordSet => "password_set",
             EventKind::PasswordPwnedRejected => "password_pwned_rejected",
             EventKind::PasswordReuseRejected => "password_reuse_rejected",
+            EventKind::MfaEnabled => "mfa_enabled",
+            EventKind::MfaDisabled => "mfa_disabled",
+            EventKind::MfaLogin => "mfa_login",
+            EventKind::MfaFailed => "mfa_failed",
+            EventKind::MfaLocked => "mfa_locked",
+            EventKind::BackupCodeUsed => "backup_code_used",
+            EventKind::BackupCodesRegenerated => "backup_codes_regenerated",
         }
     }
 
@@ -523,6 +593,13 @@ impl Event {
             Event::PasswordSet(_) => EventKind::PasswordSet,
             Event::PasswordPwnedRejected(_) => EventKind::PasswordPwnedRejected,
             Event::PasswordReuseRejected(_) => EventKind::PasswordReuseRejected,
+            Event::MfaEnabled(_) => EventKind::MfaEnabled,
+            Event::MfaDisabled(_) => EventKind::MfaDisabled,
+            Event::MfaLogin(_) => EventKind::MfaLogin,
+            Event::MfaFailed(_) => EventKind::MfaFailed,
+            Event::MfaLocked(_) => EventKind::MfaLocked,
+            Event::BackupCodeUsed(_) => EventKind::BackupCodeUsed,
+            Event::BackupCodesRegenerated(_) => EventKind::BackupCodesRegenerated,
         }
     }
 }

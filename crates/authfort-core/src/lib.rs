@@ -41,11 +41,12 @@ pub use config::{
     PwnedPasswordsConfig, RateLimitConfig, Secret,
 };
 pub use error::{AuthError, AuthResult, RejectKind};
-pub use model::{AuthResponse, AuthTokens, ClientInfo, UserResponse};
+pub use model::{AuthResponse, AuthTokens, ClientInfo, MfaChallenge, MfaSetup, MfaStatus, UserResponse};
 pub use service::current_user::CurrentUser;
 pub use service::introspect::Introspection;
 pub use service::login::SignIn;
 pub use service::magic_link::MagicLinkSignIn;
+pub use service::mfa_login::MFA_CHALLENGE_TTL_SECONDS;
 pub use service::signup::CreateUser;
 pub use service::users::{ListUsersResponse, SessionInfo, UpdateUser};
 pub use store::{UserQuery, UserSort};

@@ -375,3 +375,82 @@ impl std::fmt::Debug for OutboxMessage {
             .finish_non_exhaustive()
     }
 }
+
+/// A user's TOTP enrolment (pending until confirmed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserMfa {
+    /// The user.
+    pub user_id: Uuid,
+    /// The TOTP secret, encrypted (see `crypto::mfa`); never the plain secret.
+    pub secret_enc: String,
+    /// Confirmed and in force.
+    pub enabled: bool,
+    /// The highest TOTP step accepted so far (-1: none).
+    pub last_step: i64,
+    /// Consecutive failed MFA-login attempts.
+    pub failed_attempts: i64,
+    /// MFA logins are refused until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// When setup began.
+    pub created_at: OffsetDateTime,
+    /// When it was confirmed.
+    pub enabled_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for UserMfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserMfa")
+            .field("user_id", &self.user_id)
+            .field("secret_enc", &"***")
+            .field("enabled", &self.enabled)
+            .field("last_step", &self.last_step)
+            .field("failed_attempts", &self.failed_attempts)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `{"mfa_required":true,"mfa_token":…,"expires_in":300}`: the first factor passed, a TOTP or
+/// backup code is needed (`POST /auth/mfa/verify`).
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct MfaChallenge {
+    /// Always true.
+    pub mfa_required: bool,
+    /// The challenge token (an RS256 JWT with `purpose: "mfa_challenge"`).
+    pub mfa_token: String,
+    /// Its lifetime in seconds (300).
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("mfa_token", &"***")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `{"secret":…,"qr_uri":"otpauth://…"}` from `enable_mfa_init`.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct MfaSetup {
+    /// The TOTP secret, 32 base32 characters.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI for authenticator apps.
+    pub qr_uri: String,
+}
+
+impl std::fmt::Debug for MfaSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaSetup { *** }")
+    }
+}
+
+/// `{"enabled":…,"backup_codes_remaining":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MfaStatus {
+    /// MFA is confirmed and in force.
+    pub enabled: bool,
+    /// Unused backup codes (0 when MFA is off).
+    pub backup_codes_remaining: u64,
+}

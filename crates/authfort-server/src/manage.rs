@@ -40,6 +40,9 @@ pub enum UserCommand {
     Ban(EmailArgs),
     /// Lift a ban (tokens revoked by the ban stay dead; the user signs in again).
     Unban(EmailArgs),
+    /// Turn a user's TOTP MFA off (lost device): the secret and backup codes are deleted and
+    /// outstanding access tokens stop working.
+    MfaDisable(EmailArgs),
     /// Give a user a role. Takes effect immediately: outstanding access tokens stop working.
     AddRole(RoleArgs),
     /// Take a role away. Takes effect immediately: outstanding access tokens stop working.
@@ -200,6 +203,14 @@ pub async fn user(command: UserCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| lookup_error(e, &args.email))?;
             println!("unbanned {}", user.email);
+            Ok(())
+        }
+        UserCommand::MfaDisable(args) => {
+            let (auth, user) = engine_and_user(&args).await?;
+            auth.admin_disable_mfa(user.id)
+                .await
+                .map_err(|e| lookup_error(e, &args.email))?;
+            println!("MFA disabled for {}", user.email);
             Ok(())
         }
         UserCommand::AddRole(args) => {

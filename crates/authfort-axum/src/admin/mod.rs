@@ -33,6 +33,7 @@ pub use auth::{AdminPrincipal, ADMIN_ROLE};
 /// | POST | `/users/{id}/roles` | add a role (`{"role"}`) |
 /// | DELETE | `/users/{id}/roles/{role}` | remove a role |
 /// | POST | `/users/{id}/ban`, `/users/{id}/unban` | ban, lift a ban |
+/// | POST | `/users/{id}/mfa/disable` | turn the user's MFA off (204) |
 /// | GET | `/users/{id}/sessions` | all sessions, newest first |
 /// | POST | `/users/{id}/sessions/revoke-all` | revoke every session |
 /// | DELETE | `/sessions/{id}` | revoke one session |
@@ -48,6 +49,7 @@ pub fn admin_router(auth: AuthFort) -> Router {
         .route("/users/{id}/roles/{role}", delete(users::remove_role))
         .route("/users/{id}/ban", post(users::ban))
         .route("/users/{id}/unban", post(users::unban))
+        .route("/users/{id}/mfa/disable", post(users::disable_mfa))
         .route("/users/{id}/sessions", get(sessions::list))
         .route("/users/{id}/sessions/revoke-all", post(sessions::revoke_all))
         .route("/sessions/{id}", delete(sessions::revoke))

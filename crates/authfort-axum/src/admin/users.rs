@@ -219,6 +219,19 @@ pub(super) async fn ban(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /admin/users/{id}/mfa/disable`: turns the user's MFA off without a code (lost
+/// device). 204; 404 `user_not_found`; 400 `mfa_not_enabled`.
+pub(super) async fn disable_mfa(
+    admin: AdminPrincipal,
+    State(state): State<AuthState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = user_id(path)?;
+    state.auth.admin_disable_mfa(id).await?;
+    audit(&admin, "users.mfa_disable", &id.to_string());
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /admin/users/{id}/unban`.
 pub(super) async fn unban(
     admin: AdminPrincipal,

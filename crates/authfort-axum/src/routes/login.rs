@@ -1,16 +1,14 @@
 //! `POST /auth/login`.
 
 use authfort_core::rate_limit::Bucket;
-use authfort_core::SignIn;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::json::{Fields, JsonBody};
 use crate::rate_limit::{limit_email, limit_ip};
-use crate::routes::token_response;
+use crate::routes::sign_in_response;
 use crate::state::AuthState;
 
 pub(crate) async fn login(
@@ -24,9 +22,6 @@ pub(crate) async fn login(
     let password = f.required("password");
     f.finish()?;
     limit_email(&state, Bucket::Login, &client, &email).await?;
-    match state.auth.login(&email, &password, &client).await? {
-        SignIn::Authenticated(response) => Ok(token_response(&state, StatusCode::OK, &response, &response.tokens)),
-        #[allow(unreachable_patterns)]
-        _ => Err(ApiError::internal()),
-    }
+    let sign_in = state.auth.login(&email, &password, &client).await?;
+    sign_in_response(&state, &sign_in, None)
 }

@@ -4,7 +4,7 @@
 use authfort_core::rate_limit::Bucket;
 use axum::extract::State;
 use axum::http::header::REFERRER_POLICY;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -13,7 +13,7 @@ use crate::client::Client;
 use crate::error::ApiError;
 use crate::json::{Fields, JsonBody};
 use crate::rate_limit::{limit_email, limit_ip};
-use crate::routes::token_response;
+use crate::routes::sign_in_response;
 use crate::state::AuthState;
 
 /// The fixed answer of `POST /auth/magic-link`, whatever the address.
@@ -44,9 +44,8 @@ pub(crate) async fn verify(
     let token = f.required("token");
     f.finish()?;
     let signed_in = state.auth.verify_magic_link(&token, &client).await?;
-    let mut body = serde_json::to_value(&signed_in.response).map_err(|_| ApiError::internal())?;
-    body["redirect_to"] = json!(signed_in.redirect_to);
-    let mut response = token_response(&state, StatusCode::OK, &body, &signed_in.response.tokens);
+    let redirect_to = json!(signed_in.redirect_to);
+    let mut response = sign_in_response(&state, &signed_in.sign_in, Some(("redirect_to", redirect_to)))?;
     response
         .headers_mut()
         .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -8,6 +8,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod me;
+pub(crate) mod mfa;
 pub(crate) mod otp;
 pub(crate) mod password;
 pub(crate) mod refresh;
@@ -30,6 +31,35 @@ pub(crate) fn body_refresh_token(body: crate::json::JsonBody) -> Result<Option<S
     let token = f.optional("refresh_token").filter(|t| !t.is_empty());
     f.finish()?;
     Ok(token)
+}
+
+/// The answer of a first factor: tokens (+ cookies), or for a user with MFA the challenge
+/// (`Cache-Control: no-store`, no cookies). `extra` adds fields to the body (e.g.
+/// `redirect_to`).
+pub(crate) fn sign_in_response(
+    state: &AuthState,
+    sign_in: &authfort_core::SignIn,
+    extra: Option<(&str, serde_json::Value)>,
+) -> Result<Response, crate::error::ApiError> {
+    let internal = |_: serde_json::Error| crate::error::ApiError::internal();
+    match sign_in {
+        authfort_core::SignIn::Authenticated(response) => {
+            let mut body = serde_json::to_value(response).map_err(internal)?;
+            if let Some((key, value)) = extra {
+                body[key] = value;
+            }
+            Ok(token_response(state, StatusCode::OK, &body, &response.tokens))
+        }
+        authfort_core::SignIn::MfaRequired(challenge) => {
+            let mut response = (StatusCode::OK, Json(challenge)).into_response();
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        #[allow(unreachable_patterns)]
+        _ => Err(crate::error::ApiError::internal()),
+    }
 }
 
 /// A token-issuing response: JSON body, `Cache-Control: no-store`, and in cookie mode the

@@ -6,7 +6,7 @@
 use authfort_core::rate_limit::Bucket;
 use axum::extract::State;
 use axum::http::header::REFERRER_POLICY;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::client::Client;
 use crate::error::ApiError;
 use crate::json::{Fields, JsonBody};
 use crate::rate_limit::{limit_email, limit_ip};
-use crate::routes::token_response;
+use crate::routes::sign_in_response;
 use crate::state::AuthState;
 
 /// The fixed answer of `POST /auth/otp`, whatever the address.
@@ -48,8 +48,8 @@ pub(crate) async fn verify(
     f.finish()?;
     limit_email(&state, Bucket::Otp, &client, &email).await?;
     limit_email(&state, Bucket::OtpVerify, &client, &email).await?;
-    let response = state.auth.verify_email_otp(&email, &code, &client).await?;
-    let mut response = token_response(&state, StatusCode::OK, &response, &response.tokens);
+    let sign_in = state.auth.verify_email_otp(&email, &code, &client).await?;
+    let mut response = sign_in_response(&state, &sign_in, None)?;
     response
         .headers_mut()
         .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -8,7 +8,7 @@ use crate::helpers::{tokens, TestApp};
 
 /// Breaks the database under a running app by dropping its tables from another connection.
 async fn break_database(backend: Backend, url: &str) {
-    let drop = "DROP TABLE authfort_refresh_tokens; DROP TABLE authfort_sessions; DROP TABLE authfort_user_roles; \
+    let drop = "DROP TABLE authfort_mfa_backup_codes; DROP TABLE authfort_user_mfa; DROP TABLE authfort_refresh_tokens; DROP TABLE authfort_sessions; DROP TABLE authfort_user_roles; \
                 DROP TABLE authfort_accounts; DROP TABLE authfort_verification_tokens; DROP TABLE authfort_email_otps; \
                 DROP TABLE authfort_password_history; DROP TABLE authfort_users";
     match backend {

@@ -352,7 +352,7 @@ async fn library_verify_matches_http_verify(backend: Backend) {
         .verify_magic_link(&token, &authfort_core::ClientInfo::default())
         .await
         .unwrap();
-    assert_eq!(signed_in.response.user.email, "lib@example.com");
+    assert_eq!(signed_in.sign_in.authenticated().unwrap().user.email, "lib@example.com");
     assert!(app
         .auth
         .verify_magic_link(&token, &Default::default())

@@ -15,6 +15,7 @@ mod introspect;
 mod magic_link;
 mod magic_link_mail;
 mod me;
+mod mfa;
 mod otp;
 mod passwords;
 mod rate_limit;

@@ -1,6 +1,7 @@
 //! Secrets: random tokens and their hashes, password hashing, signing keys.
 
 pub mod keys;
+pub mod mfa;
 pub mod password;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

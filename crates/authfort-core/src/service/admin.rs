@@ -24,7 +24,7 @@ impl AuthFort {
             .filter(|u| !u.is_deleted)
             .ok_or_else(AuthError::user_not_found)?;
         let roles = self.inner.store.roles(user.id).await?;
-        Ok(UserResponse::new(&user, roles, None, false))
+        Ok(UserResponse::new(&user, roles, None, self.mfa_enabled(user.id).await?))
     }
 
     /// Bans a user: flag set, token version bumped and every session revoked in one

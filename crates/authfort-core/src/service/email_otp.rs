@@ -14,7 +14,8 @@ use crate::crypto::{hmac_sha256_hex, otp_code, random_token, sha256_hex};
 use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{EmailOtpRequested, Event, SecretToken};
-use crate::model::{AuthResponse, ClientInfo, EmailOtp, Session};
+use crate::model::{ClientInfo, EmailOtp, Session};
+use crate::service::login::SignIn;
 use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{NewRefreshToken, RedeemEmailOtp, RedeemOutcome};
@@ -101,12 +102,14 @@ impl AuthFort {
     /// ["email_otp"]`). Every try counts; the fifth wrong one kills the code. Single use even
     /// under concurrency; proves the address as a magic link does (including the clean-up of
     /// a previously unverified account), and creates the account with passwordless signup on.
+    /// For a user with MFA enabled the code is spent and the answer is the MFA challenge
+    /// (completing it gives `amr: ["email_otp", "mfa"]`): a code never bypasses MFA.
     ///
     /// # Errors
     /// 400 `invalid_email` (syntax only), 400 `invalid_otp` (unknown, wrong, used, expired,
     /// out of tries, or the user is gone), 403 `user_banned`; `Internal` when `secret_key` is
     /// not configured.
-    pub async fn verify_email_otp(&self, email: &str, code: &str, client: &ClientInfo) -> AuthResult<AuthResponse> {
+    pub async fn verify_email_otp(&self, email: &str, code: &str, client: &ClientInfo) -> AuthResult<SignIn> {
         let key = self.otp_key()?;
         let email = validation::normalize_email(email).map_err(field)?;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -117,8 +120,6 @@ impl AuthFort {
         let session_id = Uuid::new_v4();
         let raw_refresh = random_token();
         let expires_at = self.refresh_expiry(now);
-        // MFA hook point: once TOTP exists, a user with MFA enabled must get the login MFA
-        // challenge here instead of a session (spec decision 6).
         let redeem = RedeemEmailOtp {
             code_hmac: Self::otp_hmac(key, &email, code),
             email,
@@ -145,15 +146,20 @@ impl AuthFort {
                 created_at: now,
             },
         };
-        let redeemed = match self.inner.store.redeem_email_otp(&redeem).await? {
+        let (redeemed, sign_in) = match self.inner.store.redeem_email_otp(&redeem).await? {
             RedeemOutcome::Invalid => return Err(invalid_otp()),
             RedeemOutcome::Banned => return Err(AuthError::user_banned()),
-            RedeemOutcome::SignedIn(r) => r,
+            RedeemOutcome::SignedIn(r) => {
+                let response = self.respond(&r.user, &r.session, raw_refresh, now).await?;
+                (r, SignIn::Authenticated(response))
+            }
+            RedeemOutcome::MfaRequired(r) => {
+                let challenge = self.mfa_challenge(&r.user, Amr::EmailOtp).await?;
+                (r, SignIn::MfaRequired(challenge))
+            }
         };
-        let response = self
-            .respond(&redeemed.user, &redeemed.session, raw_refresh, now)
-            .await?;
-        self.emit(self.proof_events(&redeemed, "email_otp", Event::EmailOtpLogin, client));
-        Ok(response)
+        let signed_in = matches!(sign_in, SignIn::Authenticated(_));
+        self.emit(self.proof_events(&redeemed, "email_otp", Event::EmailOtpLogin, client, signed_in));
+        Ok(sign_in)
     }
 }

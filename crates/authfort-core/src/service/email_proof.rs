@@ -8,14 +8,15 @@ use crate::AuthFort;
 
 impl AuthFort {
     /// `user_created` (passwordless signup), `email_verified`, the clean-up of an unverified
-    /// account (`session_revoked`, `unverified_account_claimed`), then `login_event` and
-    /// `login` with `provider`.
+    /// account (`session_revoked`, `unverified_account_claimed`), then, when `signed_in`
+    /// (not held for MFA), `login_event` and `login` with `provider`.
     pub(crate) fn proof_events(
         &self,
         redeemed: &Redeemed,
         provider: &str,
         login_event: fn(UserEmail) -> Event,
         client: &ClientInfo,
+        signed_in: bool,
     ) -> Vec<Event> {
         let now = self.inner.clock.now();
         let user = &redeemed.user;
@@ -54,6 +55,9 @@ impl AuthFort {
                 sessions_revoked: redeemed.sessions_revoked,
                 password_cleared: redeemed.password_cleared,
             }));
+        }
+        if !signed_in {
+            return events;
         }
         events.push(login_event(user_email()));
         events.push(Event::Login(Login {

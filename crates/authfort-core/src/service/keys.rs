@@ -139,6 +139,39 @@ impl KeyRing {
             .map_err(|e: VerifyError| AuthError::from(e))
     }
 
+    /// The payload of a token whose RS256 signature verifies under the stored key its `kid`
+    /// names (re-reading the keyset once for an unknown kid); no claim is checked here.
+    /// `Ok(None)` for anything else: undecodable, no kid, unknown kid, another algorithm, a bad
+    /// signature. Used for tokens other than access tokens (the MFA challenge).
+    pub(crate) async fn signed_payload(
+        &self,
+        token: &str,
+    ) -> AuthResult<Option<serde_json::Map<String, serde_json::Value>>> {
+        let Ok(kid) = Verifier::kid_of(token) else {
+            return Ok(None);
+        };
+        let mut state = self.fresh().await?;
+        if !state.records.iter().any(|k| k.kid == kid) {
+            state = self.reload_if_older_than(UNKNOWN_KID_RELOAD_AFTER).await?;
+        }
+        let Some(record) = state.records.iter().find(|k| k.kid == kid) else {
+            return Ok(None);
+        };
+        let jwk = jwk_of(record)?;
+        let key = DecodingKey::from_rsa_components(&jwk.n, &jwk.e).map_err(AuthError::internal)?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.algorithms = vec![jsonwebtoken::Algorithm::RS256];
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        Ok(
+            jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
+                .ok()
+                .map(|data| data.claims),
+        )
+    }
+
     /// The published keyset: the current key, then the next key (published ahead so that
     /// verifiers and caches hold it before it signs), then retired keys not yet expired,
     /// newest first.

@@ -4,7 +4,7 @@ use authfort_verifier::Amr;
 
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, Login, LoginFailed};
-use crate::model::{AuthResponse, ClientInfo};
+use crate::model::{AuthResponse, ClientInfo, MfaChallenge};
 use crate::service::signup::field;
 use crate::validation;
 use crate::AuthFort;
@@ -12,13 +12,37 @@ use crate::AuthFort;
 /// The outcome of a successful first factor.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+// Returned once per sign-in and matched by value by callers; boxing buys nothing here.
+#[allow(clippy::large_enum_variant)]
 pub enum SignIn {
     /// Signed in: tokens and user.
     Authenticated(AuthResponse),
+    /// The user has MFA enabled: no session yet; complete with
+    /// [`AuthFort::complete_mfa_login`].
+    MfaRequired(MfaChallenge),
+}
+
+impl SignIn {
+    /// The tokens, unless an MFA step is still needed.
+    pub fn authenticated(self) -> Option<AuthResponse> {
+        match self {
+            SignIn::Authenticated(response) => Some(response),
+            SignIn::MfaRequired(_) => None,
+        }
+    }
+
+    /// The MFA challenge, if one is needed.
+    pub fn mfa_challenge(self) -> Option<MfaChallenge> {
+        match self {
+            SignIn::MfaRequired(challenge) => Some(challenge),
+            SignIn::Authenticated(_) => None,
+        }
+    }
 }
 
 impl AuthFort {
     /// Email + password login. Unknown users cost the same argon2 work as wrong passwords.
+    /// A user with MFA enabled gets [`SignIn::MfaRequired`] (no session, no `login` event).
     /// Emits `login` on success and `login_failed` (with the error code) on any refusal.
     ///
     /// # Errors
@@ -75,6 +99,9 @@ impl AuthFort {
         }
         if user.banned {
             return Err(AuthError::user_banned());
+        }
+        if self.mfa_enabled(user.id).await? {
+            return Ok(SignIn::MfaRequired(self.mfa_challenge(&user, Amr::Pwd).await?));
         }
         let response = self.start_session(&user, vec![Amr::Pwd], client).await?;
         self.emit(vec![Event::Login(Login {

@@ -14,7 +14,8 @@ use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, MagicLinkRequested, SecretToken};
 use crate::links;
-use crate::model::{AuthResponse, ClientInfo, Session, VerificationToken};
+use crate::model::{ClientInfo, Session, VerificationToken};
+use crate::service::login::SignIn;
 use crate::service::mail::Carried;
 use crate::service::signup::field;
 use crate::store::{NewRefreshToken, RedeemMagicLink, RedeemOutcome};
@@ -26,8 +27,8 @@ const PURPOSE: &str = "magic_link";
 /// The result of redeeming a magic link.
 #[derive(Debug, Clone)]
 pub struct MagicLinkSignIn {
-    /// Tokens and user.
-    pub response: AuthResponse,
+    /// Tokens and user, or the MFA challenge for a user with MFA enabled.
+    pub sign_in: SignIn,
     /// The validated redirect carried with the link, if any.
     pub redirect_to: Option<String>,
 }
@@ -107,7 +108,9 @@ impl AuthFort {
         Ok(Some(raw))
     }
 
-    /// Redeems a magic link and signs the user in (a new session, `amr: ["email_link"]`).
+    /// Redeems a magic link and signs the user in (a new session, `amr: ["email_link"]`), or,
+    /// for a user with MFA enabled, spends the link and answers the MFA challenge (completing
+    /// it gives `amr: ["email_link", "mfa"]`): a magic link never bypasses MFA.
     /// Single use even under concurrency; proves the address (`email_verified = true`), and on
     /// the first proof revokes earlier sessions and clears a password set before it (see
     /// `unverified_account_claimed`). With passwordless signup on, a link for an address
@@ -130,8 +133,6 @@ impl AuthFort {
         let session_id = Uuid::new_v4();
         let raw_refresh = random_token();
         let expires_at = self.refresh_expiry(now);
-        // MFA hook point: once TOTP exists, a user with MFA enabled must get the login MFA
-        // challenge here instead of a session (spec decision 6).
         let redeem = RedeemMagicLink {
             token_hash: sha256_hex(token),
             now,
@@ -156,17 +157,22 @@ impl AuthFort {
                 created_at: now,
             },
         };
-        let redeemed = match self.inner.store.redeem_magic_link(&redeem).await? {
+        let (redeemed, sign_in) = match self.inner.store.redeem_magic_link(&redeem).await? {
             RedeemOutcome::Invalid => return Err(invalid()),
             RedeemOutcome::Banned => return Err(AuthError::user_banned()),
-            RedeemOutcome::SignedIn(r) => r,
+            RedeemOutcome::SignedIn(r) => {
+                let response = self.respond(&r.user, &r.session, raw_refresh, now).await?;
+                (r, SignIn::Authenticated(response))
+            }
+            RedeemOutcome::MfaRequired(r) => {
+                let challenge = self.mfa_challenge(&r.user, Amr::EmailLink).await?;
+                (r, SignIn::MfaRequired(challenge))
+            }
         };
-        let response = self
-            .respond(&redeemed.user, &redeemed.session, raw_refresh, now)
-            .await?;
-        self.emit(self.proof_events(&redeemed, "magic_link", Event::MagicLinkLogin, client));
+        let signed_in = matches!(sign_in, SignIn::Authenticated(_));
+        self.emit(self.proof_events(&redeemed, "magic_link", Event::MagicLinkLogin, client, signed_in));
         Ok(MagicLinkSignIn {
-            response,
+            sign_in,
             redirect_to: redeemed.redirect_to.clone(),
         })
     }

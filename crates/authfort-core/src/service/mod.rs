@@ -12,6 +12,8 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod mail;
+pub(crate) mod mfa;
+pub(crate) mod mfa_login;
 pub(crate) mod password;
 pub(crate) mod refresh;
 pub(crate) mod session;

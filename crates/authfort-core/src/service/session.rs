@@ -55,7 +55,7 @@ impl AuthFort {
         now: OffsetDateTime,
     ) -> AuthResult<AuthResponse> {
         let roles = self.inner.store.roles(user.id).await?;
-        let mfa_enabled = false;
+        let mfa_enabled = self.mfa_enabled(user.id).await?;
         let ttl = self.inner.config.access_token_ttl_seconds;
         let iat = now.unix_timestamp();
         let claims = AccessClaims {

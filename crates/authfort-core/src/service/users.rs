@@ -78,7 +78,7 @@ pub struct UpdateUser {
 impl AuthFort {
     async fn response_for(&self, user: &User) -> AuthResult<UserResponse> {
         let roles = self.inner.store.roles(user.id).await?;
-        Ok(UserResponse::new(user, roles, None, false))
+        Ok(UserResponse::new(user, roles, None, self.mfa_enabled(user.id).await?))
     }
 
     /// A live user by email (any spelling of it).

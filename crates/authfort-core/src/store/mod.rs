@@ -22,7 +22,9 @@ use uuid::Uuid;
 
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
-use crate::model::{EmailOtp, NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, VerificationToken};
+use crate::model::{
+    EmailOtp, NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, UserMfa, VerificationToken,
+};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +290,67 @@ pub trait Store: Send + Sync + 'static {
     /// Every message for a recipient, oldest first (inspection and tests).
     async fn outbox_for(&self, recipient: &str) -> StoreResult<Vec<OutboxMessage>>;
 
+    // --- TOTP multi-factor authentication ------------------------------------------------
+    /// The user's MFA row (pending or enabled), if any.
+    async fn mfa(&self, user_id: Uuid) -> StoreResult<Option<UserMfa>>;
+    /// Stores a pending setup (replacing an earlier pending one) unless MFA is already
+    /// enabled. False (nothing written) if it is enabled or the user does not exist.
+    async fn begin_mfa_setup(&self, user_id: Uuid, secret_enc: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// In one transaction, if the pending row still holds `secret_enc`: enables it with
+    /// `step` as the last accepted TOTP step, replaces the backup codes with `code_hmacs`,
+    /// and bumps the token version. False (nothing written) otherwise.
+    async fn enable_mfa(
+        &self,
+        user_id: Uuid,
+        secret_enc: &str,
+        step: i64,
+        code_hmacs: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Accepts a TOTP step with one conditional write: only if MFA is enabled, `step` is
+    /// strictly greater than the last accepted one, and (with `reset_failures`) the user is not
+    /// locked at `now`; with `reset_failures` the failure counter and lock are cleared too.
+    /// Of N concurrent uses of one code exactly one wins.
+    async fn accept_totp_step(
+        &self,
+        user_id: Uuid,
+        step: i64,
+        reset_failures: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Consumes an unused backup code with one conditional write (exactly one winner) and,
+    /// with `reset_failures`, clears the failure counter and lock in the same transaction.
+    async fn use_backup_code(
+        &self,
+        user_id: Uuid,
+        code_hmac: &str,
+        reset_failures: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Counts one failed MFA login atomically, unless the user is locked at `now`. When the
+    /// count reaches `max_attempts` (> 0) the lock is set to `lock_until` and the count
+    /// restarts. Returns the lock end if this call set it.
+    async fn record_mfa_failure(
+        &self,
+        user_id: Uuid,
+        max_attempts: u32,
+        lock_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OffsetDateTime>>;
+    /// In one transaction: deletes the enabled MFA row and the backup codes and bumps the
+    /// token version. False (nothing written) if MFA was not enabled.
+    async fn disable_mfa(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
+    /// In one transaction, if MFA is enabled: replaces every backup code (used or not) with
+    /// `code_hmacs`. False (nothing written) otherwise.
+    async fn replace_backup_codes(
+        &self,
+        user_id: Uuid,
+        code_hmacs: &[String],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Unused backup codes of the user.
+    async fn backup_codes_remaining(&self, user_id: Uuid) -> StoreResult<u64>;
+
     // --- signing keys -------------------------------------------------------------------
     /// Every stored key: the current one first, then the next key, then retired keys newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
@@ -421,6 +484,10 @@ pub enum RedeemOutcome {
     Banned,
     /// Signed in.
     SignedIn(Box<Redeemed>),
+    /// The secret was consumed and proved the address, but the user has MFA enabled: no
+    /// session was started (`Redeemed::session` is what would have been); the caller answers
+    /// with the MFA challenge.
+    MfaRequired(Box<Redeemed>),
 }
 
 /// Opens the store named by `url`: `sqlite:…` (file created if missing) or `postgres://…`.

@@ -204,6 +204,36 @@ impl From<OtpRow> for EmailOtp {
     }
 }
 
+pub(crate) const MFA_COLUMNS: &str =
+    "user_id, secret_enc, enabled, last_step, failed_attempts, locked_until, created_at, enabled_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MfaRow {
+    user_id: Uuid,
+    secret_enc: String,
+    enabled: bool,
+    last_step: i64,
+    failed_attempts: i32,
+    locked_until: Option<Ts>,
+    created_at: Ts,
+    enabled_at: Option<Ts>,
+}
+
+impl From<MfaRow> for crate::model::UserMfa {
+    fn from(r: MfaRow) -> crate::model::UserMfa {
+        crate::model::UserMfa {
+            user_id: r.user_id,
+            secret_enc: r.secret_enc,
+            enabled: r.enabled,
+            last_step: r.last_step,
+            failed_attempts: i64::from(r.failed_attempts),
+            locked_until: r.locked_until.map(Into::into),
+            created_at: r.created_at.into(),
+            enabled_at: r.enabled_at.map(Into::into),
+        }
+    }
+}
+
 /// What [`sign_in_in`] needs besides the proven address (shared by magic links and codes).
 pub(crate) struct SignInArgs<'a> {
     pub(crate) now: time::OffsetDateTime,
@@ -665,6 +695,8 @@ macro_rules! impl_sql_store {
                     "DELETE FROM authfort_verification_tokens WHERE user_id = $1",
                     "DELETE FROM authfort_email_otps WHERE user_id = $1",
                     "DELETE FROM authfort_password_history WHERE user_id = $1",
+                    "DELETE FROM authfort_mfa_backup_codes WHERE user_id = $1",
+                    "DELETE FROM authfort_user_mfa WHERE user_id = $1",
                 ] {
                     sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
                 }
@@ -798,6 +830,12 @@ macro_rules! impl_sql_store {
                         tx.commit().await?;
                         redeemed.redirect_to = token.redirect_to;
                         Ok(RedeemOutcome::SignedIn(redeemed))
+                    }
+                    // The link proved the address and is spent; the session waits for MFA.
+                    RedeemOutcome::MfaRequired(mut redeemed) => {
+                        tx.commit().await?;
+                        redeemed.redirect_to = token.redirect_to;
+                        Ok(RedeemOutcome::MfaRequired(redeemed))
                     }
                     refused => {
                         tx.rollback().await?;
@@ -1152,6 +1190,199 @@ macro_rules! impl_sql_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn mfa(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<Option<$crate::model::UserMfa>> {
+                let sql = format!("SELECT {MFA_COLUMNS} FROM authfort_user_mfa WHERE user_id = $1");
+                let row: Option<MfaRow> = sqlx::query_as(&sql).bind(user_id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn begin_mfa_setup(
+                &self,
+                user_id: uuid::Uuid,
+                secret_enc: &str,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let n = sqlx::query(
+                    "INSERT INTO authfort_user_mfa (user_id, secret_enc, enabled, last_step, failed_attempts, created_at) \
+                     SELECT id, $2, FALSE, -1, 0, $3 FROM authfort_users WHERE id = $1 AND is_deleted = FALSE \
+                     ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, last_step = -1, \
+                     created_at = excluded.created_at WHERE authfort_user_mfa.enabled = FALSE",
+                )
+                .bind(user_id)
+                .bind(secret_enc)
+                .bind(Ts(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn enable_mfa(
+                &self,
+                user_id: uuid::Uuid,
+                secret_enc: &str,
+                step: i64,
+                code_hmacs: &[String],
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE authfort_user_mfa SET enabled = TRUE, last_step = $3, failed_attempts = 0, \
+                     locked_until = NULL, enabled_at = $4 WHERE user_id = $1 AND secret_enc = $2 AND enabled = FALSE",
+                )
+                .bind(user_id)
+                .bind(secret_enc)
+                .bind(step)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_backup_codes_in(&mut tx, user_id, code_hmacs, now).await?;
+                bump_or_touch(&mut tx, user_id, true, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn accept_totp_step(
+                &self,
+                user_id: uuid::Uuid,
+                step: i64,
+                reset_failures: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let q = if reset_failures {
+                    sqlx::query(
+                        "UPDATE authfort_user_mfa SET last_step = $2, failed_attempts = 0, locked_until = NULL \
+                         WHERE user_id = $1 AND enabled = TRUE AND last_step < $2 \
+                         AND (locked_until IS NULL OR locked_until <= $3)",
+                    )
+                    .bind(user_id)
+                    .bind(step)
+                    .bind(Ts(now))
+                } else {
+                    sqlx::query(
+                        "UPDATE authfort_user_mfa SET last_step = $2 WHERE user_id = $1 AND enabled = TRUE AND last_step < $2",
+                    )
+                    .bind(user_id)
+                    .bind(step)
+                };
+                let n = q.execute(&self.pool).await?.rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn use_backup_code(
+                &self,
+                user_id: uuid::Uuid,
+                code_hmac: &str,
+                reset_failures: bool,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE authfort_mfa_backup_codes SET used_at = $3 \
+                     WHERE user_id = $1 AND code_hmac = $2 AND used_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(code_hmac)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if reset_failures {
+                    sqlx::query("UPDATE authfort_user_mfa SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn record_mfa_failure(
+                &self,
+                user_id: uuid::Uuid,
+                max_attempts: u32,
+                lock_until: time::OffsetDateTime,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<time::OffsetDateTime>> {
+                // One conditional write: count, and at the threshold lock and restart the count.
+                let max = i64::from(max_attempts);
+                let row: Option<(i32, Option<Ts>)> = sqlx::query_as(
+                    "UPDATE authfort_user_mfa SET \
+                     locked_until = CASE WHEN $2 > 0 AND failed_attempts + 1 >= $2 THEN $3 ELSE NULL END, \
+                     failed_attempts = CASE WHEN $2 > 0 AND failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END \
+                     WHERE user_id = $1 AND enabled = TRUE AND (locked_until IS NULL OR locked_until <= $4) \
+                     RETURNING failed_attempts, locked_until",
+                )
+                .bind(user_id)
+                .bind(max)
+                .bind(Ts(lock_until))
+                .bind(Ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.and_then(|(_, locked)| locked).map(Into::into))
+            }
+
+            async fn disable_mfa(&self, user_id: uuid::Uuid, now: time::OffsetDateTime) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM authfort_user_mfa WHERE user_id = $1 AND enabled = TRUE")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM authfort_mfa_backup_codes WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                bump_or_touch(&mut tx, user_id, true, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn replace_backup_codes(
+                &self,
+                user_id: uuid::Uuid,
+                code_hmacs: &[String],
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                // Locks the MFA row, so a concurrent disable waits for us.
+                let n = sqlx::query("UPDATE authfort_user_mfa SET enabled = enabled WHERE user_id = $1 AND enabled = TRUE")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_backup_codes_in(&mut tx, user_id, code_hmacs, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn backup_codes_remaining(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<u64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM authfort_mfa_backup_codes WHERE user_id = $1 AND used_at IS NULL",
+                )
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
             async fn signing_keys(&self) -> $crate::store::StoreResult<Vec<$crate::model::SigningKey>> {
                 let sql = format!("SELECT {KEY_COLUMNS} FROM authfort_signing_keys ORDER BY is_current DESC, (expires_at IS NULL) DESC, created_at DESC, kid DESC");
                 let rows: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
@@ -1375,8 +1606,16 @@ macro_rules! impl_sql_store {
             session.user_id = user.id;
             let mut refresh = a.refresh.clone();
             refresh.user_id = user.id;
-            insert_session_in(tx, &session, &refresh).await?;
-            Ok(RedeemOutcome::SignedIn(Box::new(Redeemed {
+            let mfa_enabled: Option<bool> =
+                sqlx::query_scalar("SELECT enabled FROM authfort_user_mfa WHERE user_id = $1")
+                    .bind(user.id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let mfa_required = mfa_enabled == Some(true);
+            if !mfa_required {
+                insert_session_in(tx, &session, &refresh).await?;
+            }
+            let redeemed = Box::new(Redeemed {
                 user,
                 session,
                 created,
@@ -1384,7 +1623,12 @@ macro_rules! impl_sql_store {
                 sessions_revoked,
                 password_cleared,
                 redirect_to: None,
-            })))
+            });
+            Ok(if mfa_required {
+                RedeemOutcome::MfaRequired(redeemed)
+            } else {
+                RedeemOutcome::SignedIn(redeemed)
+            })
         }
 
         /// Deletes the unused codes for an address; returns their ids.
@@ -1554,6 +1798,31 @@ macro_rules! impl_sql_store {
                 .execute(&mut **tx)
                 .await?;
             Ok(n)
+        }
+
+        /// Deletes the user's backup codes and inserts `code_hmacs`.
+        async fn insert_backup_codes_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user_id: uuid::Uuid,
+            code_hmacs: &[String],
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query("DELETE FROM authfort_mfa_backup_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?;
+            for code_hmac in code_hmacs {
+                sqlx::query(
+                    "INSERT INTO authfort_mfa_backup_codes (id, user_id, code_hmac, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(user_id)
+                .bind(code_hmac)
+                .bind(Ts(now))
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
         }
 
         /// Bumps the token version (or just `updated_at`); false if the user does not exist.

@@ -15,7 +15,10 @@ async fn request(h: &Harness, email: &str) -> String {
 }
 
 async fn verify(h: &Harness, email: &str, code: &str) -> authfort_core::AuthResult<AuthResponse> {
-    h.auth.verify_email_otp(email, code, &ClientInfo::default()).await
+    h.auth
+        .verify_email_otp(email, code, &ClientInfo::default())
+        .await
+        .map(|s| s.authenticated().expect("no MFA here"))
 }
 
 /// A code that is not `code` (same length, digits).

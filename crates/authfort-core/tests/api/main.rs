@@ -8,6 +8,7 @@ mod email_verification;
 mod hooks;
 mod keys;
 mod login;
+mod mfa;
 mod multi_instance;
 mod passwords;
 mod refresh;

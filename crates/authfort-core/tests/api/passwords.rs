@@ -202,6 +202,8 @@ async fn passwordless_accounts_set_a_first_password(backend: Backend) {
         .auth
         .verify_email_otp("nopw@example.com", &c, &ClientInfo::default())
         .await
+        .unwrap()
+        .authenticated()
         .unwrap();
     let id = me.user.id;
     assert_eq!(code(h.auth.change_password(id, "x", NEW).await), "no_password");

@@ -6,6 +6,7 @@ mod common;
 mod bans;
 mod concurrency;
 mod email_flows;
+mod mfa;
 mod rate_limit_redis;
 mod roles;
 mod rotation;

@@ -246,7 +246,50 @@ async fn a_created_user_signs_in_through_serve_and_admin_commands_take_effect() 
     assert_eq!(error_code(response).await, "user_banned");
     admin.ok(&["user", "unban", "alice@example.com"]);
     assert_eq!(admin.show("alice@example.com")["banned"], false);
-    assert_eq!(login(&server, "alice@example.com", PASSWORD).await.status(), 200);
+    let response = login(&server, "alice@example.com", PASSWORD).await;
+    assert_eq!(response.status(), 200);
+
+    // mfa-disable: a user who lost the device signs in with the password alone again.
+    let access = token(&response.json().await.unwrap(), "access_token");
+    let post = |path: &'static str, body: Value| {
+        let (server, access) = (&server, access.clone());
+        async move {
+            let r = server
+                .client
+                .post(server.url(path))
+                .bearer_auth(access)
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let setup = post("/auth/mfa/init", json!({})).await;
+    let secret = authfort_core::crypto::mfa::base32_decode(setup["secret"].as_str().unwrap()).unwrap();
+    let step = authfort_core::crypto::mfa::totp_step(time::OffsetDateTime::now_utc().unix_timestamp());
+    post(
+        "/auth/mfa/confirm",
+        json!({"code": authfort_core::crypto::mfa::hotp(&secret, step as u64)}),
+    )
+    .await;
+    let challenge: Value = login(&server, "alice@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(challenge["mfa_required"], true, "{challenge}");
+    let out = admin.ok(&["user", "mfa-disable", "alice@example.com"]);
+    assert!(out.contains("MFA disabled for alice@example.com"), "{out}");
+    let again: Value = login(&server, "alice@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(again["tokens"]["access_token"].is_string(), "{again}");
+    let stderr = admin.fails(&["user", "mfa-disable", "alice@example.com"]);
+    assert!(stderr.contains("mfa_not_enabled"), "{stderr}");
 
     // Deleted: sign-in fails and the CLI no longer finds the user.
     admin.ok(&["user", "delete", "alice@example.com"]);
@@ -412,6 +455,7 @@ fn mistakes_fail_with_a_message_on_stderr() {
         &["user", "show", "ghost@example.com", "--json"],
         &["user", "ban", "ghost@example.com"],
         &["user", "unban", "ghost@example.com"],
+        &["user", "mfa-disable", "ghost@example.com"],
         &["user", "add-role", "ghost@example.com", "admin"],
         &["user", "remove-role", "ghost@example.com", "admin"],
         &["user", "delete", "ghost@example.com"],

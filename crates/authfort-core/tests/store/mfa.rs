@@ -1,0 +1,195 @@
+//! MFA rows: pending setup, enabling, the TOTP step guard, backup codes, the lockout counter,
+//! disabling. Races have exactly one winner.
+
+use std::sync::Arc;
+
+use authfort_core::store::Store;
+use authfort_test_support::{on_both_backends, Backend, TestDb};
+use time::Duration;
+
+use crate::common::{insert_user, T0};
+
+fn hmacs(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:062}")).collect()
+}
+
+async fn setup_enable_and_disable(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store.as_ref();
+    let user = insert_user(store, "alice@example.com", T0).await;
+    assert!(store.mfa(user.id).await.unwrap().is_none());
+
+    // Pending setup, replaced by a second init.
+    assert!(store.begin_mfa_setup(user.id, "v1:first", T0).await.unwrap());
+    assert!(store.begin_mfa_setup(user.id, "v1:second", T0).await.unwrap());
+    let pending = store.mfa(user.id).await.unwrap().unwrap();
+    assert!(!pending.enabled);
+    assert_eq!(pending.secret_enc, "v1:second");
+    assert_eq!(pending.last_step, -1);
+    assert!(
+        !store.accept_totp_step(user.id, 5, true, T0).await.unwrap(),
+        "pending rows accept nothing"
+    );
+
+    // Enabling needs the secret still pending.
+    assert!(!store
+        .enable_mfa(user.id, "v1:first", 7, &hmacs("a", 3), T0)
+        .await
+        .unwrap());
+    assert!(store
+        .enable_mfa(user.id, "v1:second", 7, &hmacs("a", 3), T0)
+        .await
+        .unwrap());
+    let on = store.mfa(user.id).await.unwrap().unwrap();
+    assert!(on.enabled);
+    assert_eq!(on.last_step, 7);
+    assert_eq!(on.enabled_at, Some(T0));
+    assert_eq!(store.user_by_id(user.id).await.unwrap().unwrap().token_version, 1);
+    assert_eq!(store.backup_codes_remaining(user.id).await.unwrap(), 3);
+    assert!(
+        !store.begin_mfa_setup(user.id, "v1:third", T0).await.unwrap(),
+        "enabled rows stay"
+    );
+    assert!(!store
+        .enable_mfa(user.id, "v1:second", 8, &hmacs("b", 3), T0)
+        .await
+        .unwrap());
+
+    // Steps: strictly increasing only.
+    assert!(!store.accept_totp_step(user.id, 7, true, T0).await.unwrap());
+    assert!(!store.accept_totp_step(user.id, 6, true, T0).await.unwrap());
+    assert!(store.accept_totp_step(user.id, 8, false, T0).await.unwrap());
+    assert_eq!(store.mfa(user.id).await.unwrap().unwrap().last_step, 8);
+
+    // Backup codes: each once; regenerating replaces all of them.
+    let codes = hmacs("a", 3);
+    assert!(store.use_backup_code(user.id, &codes[0], true, T0).await.unwrap());
+    assert!(!store.use_backup_code(user.id, &codes[0], true, T0).await.unwrap());
+    assert!(!store.use_backup_code(user.id, "nope", true, T0).await.unwrap());
+    assert_eq!(store.backup_codes_remaining(user.id).await.unwrap(), 2);
+    assert!(store.replace_backup_codes(user.id, &hmacs("c", 4), T0).await.unwrap());
+    assert_eq!(store.backup_codes_remaining(user.id).await.unwrap(), 4);
+    assert!(
+        !store.use_backup_code(user.id, &codes[1], true, T0).await.unwrap(),
+        "old codes are gone"
+    );
+
+    // Another user's code is not ours.
+    let bob = insert_user(store, "bob@example.com", T0).await;
+    assert!(!store
+        .use_backup_code(bob.id, &hmacs("c", 4)[0], true, T0)
+        .await
+        .unwrap());
+
+    // Disable: row and codes gone, version bumped; a second disable does nothing.
+    assert!(store.disable_mfa(user.id, T0).await.unwrap());
+    assert!(store.mfa(user.id).await.unwrap().is_none());
+    assert_eq!(store.backup_codes_remaining(user.id).await.unwrap(), 0);
+    assert_eq!(store.user_by_id(user.id).await.unwrap().unwrap().token_version, 2);
+    assert!(!store.disable_mfa(user.id, T0).await.unwrap());
+    assert!(!store.replace_backup_codes(user.id, &hmacs("d", 2), T0).await.unwrap());
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM authfort_mfa_backup_codes WHERE user_id = $1",
+            user.id
+        )
+        .await,
+        0
+    );
+}
+
+async fn failures_lock_at_the_threshold_and_success_resets(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store.as_ref();
+    let user = insert_user(store, "alice@example.com", T0).await;
+    store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap();
+    store.enable_mfa(user.id, "v1:s", 1, &hmacs("a", 2), T0).await.unwrap();
+    let lock = T0 + Duration::minutes(15);
+
+    for n in 1..=4 {
+        assert_eq!(store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(), None);
+        assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, n);
+    }
+    assert_eq!(
+        store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(),
+        Some(lock)
+    );
+    let locked = store.mfa(user.id).await.unwrap().unwrap();
+    assert_eq!(locked.locked_until, Some(lock));
+    // While locked nothing counts, and no step is accepted when failures would be reset.
+    assert_eq!(store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(), None);
+    assert!(!store.accept_totp_step(user.id, 2, true, T0).await.unwrap());
+    // After the lock: a step is accepted and the counter and lock are cleared.
+    let later = lock + Duration::seconds(1);
+    store
+        .record_mfa_failure(user.id, 5, later + Duration::minutes(15), later)
+        .await
+        .unwrap();
+    assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, 1);
+    assert!(store.accept_totp_step(user.id, 2, true, later).await.unwrap());
+    let reset = store.mfa(user.id).await.unwrap().unwrap();
+    assert_eq!((reset.failed_attempts, reset.locked_until), (0, None));
+    // A used backup code resets too.
+    store.record_mfa_failure(user.id, 5, lock, later).await.unwrap();
+    assert!(store
+        .use_backup_code(user.id, &hmacs("a", 2)[1], true, later)
+        .await
+        .unwrap());
+    assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, 0);
+    // max 0: never locks.
+    for _ in 0..10 {
+        assert_eq!(store.record_mfa_failure(user.id, 0, lock, later).await.unwrap(), None);
+    }
+    assert_eq!(store.mfa(user.id).await.unwrap().unwrap().locked_until, None);
+}
+
+async fn concurrent_uses_of_one_backup_code_or_step_have_one_winner(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let user = insert_user(db.store.as_ref(), "alice@example.com", T0).await;
+    db.store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap();
+    let codes = hmacs("a", 2);
+    db.store.enable_mfa(user.id, "v1:s", 1, &codes, T0).await.unwrap();
+    for round in 0..2 {
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store: Arc<dyn Store> = db.store.clone();
+                let code = codes[0].clone();
+                tokio::spawn(async move {
+                    if round == 0 {
+                        store.use_backup_code(user.id, &code, true, T0).await
+                    } else {
+                        store.accept_totp_step(user.id, 2, true, T0).await
+                    }
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap().unwrap());
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+    assert_eq!(db.store.backup_codes_remaining(user.id).await.unwrap(), 1);
+}
+
+async fn deleting_a_user_removes_mfa(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store.as_ref();
+    let user = insert_user(store, "alice@example.com", T0).await;
+    store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap();
+    store.enable_mfa(user.id, "v1:s", 1, &hmacs("a", 2), T0).await.unwrap();
+    store.delete_user(user.id, false, T0).await.unwrap().unwrap();
+    assert!(store.mfa(user.id).await.unwrap().is_none());
+    assert_eq!(store.backup_codes_remaining(user.id).await.unwrap(), 0);
+    assert!(
+        !store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap(),
+        "no setup for deleted users"
+    );
+}
+
+on_both_backends!(
+    setup_enable_and_disable,
+    failures_lock_at_the_threshold_and_success_resets,
+    concurrent_uses_of_one_backup_code_or_step_have_one_winner,
+    deleting_a_user_removes_mfa,
+);
