@@ -7,12 +7,13 @@
 //! `ver`, so no access-token check accepts it; completing refuses any token whose `purpose`
 //! differs (an access token included).
 //!
-//! Lockout: a per-user persisted counter. While `locked_until` is in the future every attempt
+//! Lockout: a per-user persisted counter, incremented before the code is compared (so
+//! concurrent guesses are bounded too). While `locked_until` is in the future every attempt
 //! answers 429 `mfa_locked` before the code is looked at; a fresh challenge changes nothing.
 
 use authfort_verifier::Amr;
 use serde_json::{Map, Value};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::crypto::mfa::{backup_code_hmac, is_totp_code, normalize_code};
@@ -20,6 +21,7 @@ use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, Login, MfaAttempt, MfaLocked, UserEmail};
 use crate::model::{AuthResponse, ClientInfo, MfaChallenge, User};
 use crate::service::mfa::MAX_CODE_CHARS;
+use crate::store::MfaAttemptCount;
 use crate::AuthFort;
 
 /// Lifetime of a challenge token, in seconds.
@@ -124,25 +126,40 @@ impl AuthFort {
             .filter(|m| m.enabled)
             .ok_or_else(|| invalid_token("MFA not enabled for this user"))?;
         let now = self.inner.clock.now();
-        if row.locked_until.is_some_and(|until| until > now) {
-            return Err(AuthError::rejected(
+        let locked = || {
+            AuthError::rejected(
                 RejectKind::TooMany,
                 "mfa_locked",
                 "Too many failed attempts. Try again later.",
-            ));
+            )
+        };
+        if row.locked_until.is_some_and(|until| until > now) {
+            return Err(locked());
         }
+        // The attempt is counted before the code is compared, in one conditional write, so
+        // concurrent guesses cannot all pass the lock check above: at most
+        // `mfa_max_failed_attempts` codes are compared per lock period.
+        let config = &self.inner.config;
+        let lock_until = now + Duration::seconds(config.mfa_lockout_seconds as i64);
+        let lock_set = match store
+            .count_mfa_attempt(user.id, config.mfa_max_failed_attempts, lock_until, now)
+            .await?
+        {
+            MfaAttemptCount::Refused => return Err(locked()),
+            MfaAttemptCount::Counted { locked_until } => locked_until,
+        };
         let code = normalize_code(code);
         let totp = is_totp_code(&code);
         let accepted = if code.chars().count() > MAX_CODE_CHARS {
             false
         } else if totp {
             match self.totp_step_of(&row, &code)? {
-                Some(step) => store.accept_totp_step(user.id, step, true, now).await?,
+                Some(step) => store.accept_totp_step(user.id, step, false, now).await?,
                 None => false,
             }
         } else {
             let hmac = backup_code_hmac(self.mfa_key()?, user.id, &code);
-            store.use_backup_code(user.id, &hmac, true, now).await?
+            store.use_backup_code(user.id, &hmac, false, now).await?
         };
         let attempt = MfaAttempt {
             timestamp: now,
@@ -151,8 +168,9 @@ impl AuthFort {
             ip_address: client.ip_address.clone(),
         };
         if !accepted {
-            return Err(self.mfa_failure(&user, attempt, totp).await);
+            return Err(self.mfa_failure(&user, attempt, totp, lock_set));
         }
+        store.reset_mfa_failures(user.id).await?;
         let mut amr = first.clone();
         amr.push(Amr::Mfa);
         let response = self.start_session(&user, amr, client).await?;
@@ -178,27 +196,18 @@ impl AuthFort {
         Ok(response)
     }
 
-    /// Counts a wrong code (locking at the threshold), emits the events, and returns the
-    /// refusal.
-    async fn mfa_failure(&self, user: &User, attempt: MfaAttempt, totp: bool) -> AuthError {
-        let config = &self.inner.config;
-        let lock_until = attempt.timestamp + Duration::seconds(config.mfa_lockout_seconds as i64);
-        let locked = self
-            .inner
-            .store
-            .record_mfa_failure(user.id, config.mfa_max_failed_attempts, lock_until, attempt.timestamp)
-            .await;
+    /// Emits the events of a wrong code (already counted; `lock_set` if that reached the
+    /// limit) and returns the refusal.
+    fn mfa_failure(&self, user: &User, attempt: MfaAttempt, totp: bool, lock_set: Option<OffsetDateTime>) -> AuthError {
         let mut events = Vec::new();
-        match locked {
-            Ok(Some(locked_until)) => events.push(Event::MfaLocked(MfaLocked {
+        if let Some(locked_until) = lock_set {
+            events.push(Event::MfaLocked(MfaLocked {
                 timestamp: attempt.timestamp,
                 user_id: user.id,
                 email: user.email.clone(),
                 ip_address: attempt.ip_address.clone(),
                 locked_until,
-            })),
-            Ok(None) => {}
-            Err(e) => return e.into(),
+            }));
         }
         events.push(Event::MfaFailed(attempt));
         self.emit(events);

@@ -327,16 +327,20 @@ pub trait Store: Send + Sync + 'static {
         reset_failures: bool,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Counts one failed MFA login atomically, unless the user is locked at `now`. When the
-    /// count reaches `max_attempts` (> 0) the lock is set to `lock_until` and the count
-    /// restarts. Returns the lock end if this call set it.
-    async fn record_mfa_failure(
+    /// Counts one MFA login attempt atomically, *before* its code is checked, unless the user
+    /// is locked at `now` (then `Refused`). When the count reaches `max_attempts` (> 0) the
+    /// lock is set to `lock_until` and the count restarts. Counting first means N concurrent
+    /// guesses cannot all slip past the lock check: at most `max_attempts` are ever compared
+    /// per lock period. A correct code then clears the count ([`Store::reset_mfa_failures`]).
+    async fn count_mfa_attempt(
         &self,
         user_id: Uuid,
         max_attempts: u32,
         lock_until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<OffsetDateTime>>;
+    ) -> StoreResult<MfaAttemptCount>;
+    /// Clears the MFA failure count and any lock (after a correct code).
+    async fn reset_mfa_failures(&self, user_id: Uuid) -> StoreResult<()>;
     /// In one transaction: deletes the enabled MFA row and the backup codes and bumps the
     /// token version. False (nothing written) if MFA was not enabled.
     async fn disable_mfa(&self, user_id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
@@ -370,6 +374,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<KeyRotation>;
     /// Deletes retired keys whose expiry has passed. Never deletes the current key.
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The outcome of [`Store::count_mfa_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaAttemptCount {
+    /// The user is locked: the code must not be checked.
+    Refused,
+    /// Counted; `locked_until` is set when this attempt reached the limit and set the lock.
+    Counted {
+        /// The lock this attempt set, if it reached the limit.
+        locked_until: Option<OffsetDateTime>,
+    },
 }
 
 /// The outcome of [`Store::rotate_signing_key`].

@@ -1306,13 +1306,13 @@ macro_rules! impl_sql_store {
                 Ok(true)
             }
 
-            async fn record_mfa_failure(
+            async fn count_mfa_attempt(
                 &self,
                 user_id: uuid::Uuid,
                 max_attempts: u32,
                 lock_until: time::OffsetDateTime,
                 now: time::OffsetDateTime,
-            ) -> $crate::store::StoreResult<Option<time::OffsetDateTime>> {
+            ) -> $crate::store::StoreResult<$crate::store::MfaAttemptCount> {
                 // One conditional write: count, and at the threshold lock and restart the count.
                 let max = i64::from(max_attempts);
                 let row: Option<(i32, Option<Ts>)> = sqlx::query_as(
@@ -1328,7 +1328,20 @@ macro_rules! impl_sql_store {
                 .bind(Ts(now))
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.and_then(|(_, locked)| locked).map(Into::into))
+                Ok(match row {
+                    None => $crate::store::MfaAttemptCount::Refused,
+                    Some((_, locked)) => $crate::store::MfaAttemptCount::Counted {
+                        locked_until: locked.map(Into::into),
+                    },
+                })
+            }
+
+            async fn reset_mfa_failures(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE authfort_user_mfa SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn disable_mfa(&self, user_id: uuid::Uuid, now: time::OffsetDateTime) -> $crate::store::StoreResult<bool> {

@@ -305,6 +305,45 @@ async fn lockout_refuses_even_correct_codes_until_it_expires(backend: Backend) {
     assert_eq!(h.auth.store().mfa(user).await.unwrap().unwrap().locked_until, None);
 }
 
+async fn concurrent_guesses_cannot_outrun_the_lockout(backend: Backend) {
+    let h = harness(backend).await;
+    let (user, secret, _) = enrolled(&h).await;
+    let c = challenge(&h).await;
+    let auth = Arc::new(h.auth.clone());
+    // Twenty wrong codes (none of the codes valid around now).
+    let valid: Vec<String> = (-1..=1).map(|o| totp_at(&h, &secret, o)).collect();
+    let guesses: Vec<String> = (100_000..)
+        .map(|n: u32| n.to_string())
+        .filter(|g| !valid.contains(g))
+        .take(20)
+        .collect();
+    let tasks: Vec<_> = guesses
+        .into_iter()
+        .map(|guess| {
+            let (auth, token) = (auth.clone(), c.mfa_token.clone());
+            tokio::spawn(async move {
+                match auth.complete_mfa_login(&token, &guess, &ClientInfo::default()).await {
+                    Ok(_) => "signed_in",
+                    Err(e) => e.code(),
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    // Only the five counted attempts had their code compared; the rest were locked out.
+    let compared = outcomes.iter().filter(|o| **o == "invalid_mfa_code").count();
+    assert_eq!(compared, 5, "{outcomes:?}");
+    assert_eq!(
+        compared + outcomes.iter().filter(|o| **o == "mfa_locked").count(),
+        20,
+        "{outcomes:?}"
+    );
+    assert!(h.auth.store().mfa(user).await.unwrap().unwrap().locked_until.is_some());
+}
+
 async fn challenge_tokens_expire_and_purposes_do_not_mix(backend: Backend) {
     let h = harness(backend).await;
     let (user, secret, _) = enrolled(&h).await;
@@ -516,6 +555,7 @@ on_both_backends!(
     backup_codes_work_once_each,
     concurrent_uses_of_one_backup_code_have_one_winner,
     lockout_refuses_even_correct_codes_until_it_expires,
+    concurrent_guesses_cannot_outrun_the_lockout,
     challenge_tokens_expire_and_purposes_do_not_mix,
     magic_link_and_email_otp_answer_the_challenge,
     disable_and_regenerate,

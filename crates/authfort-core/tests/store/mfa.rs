@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use authfort_core::store::Store;
+use authfort_core::store::{MfaAttemptCount, Store};
 use authfort_test_support::{on_both_backends, Backend, TestDb};
 use time::Duration;
 
@@ -98,39 +98,46 @@ async fn setup_enable_and_disable(backend: Backend) {
     );
 }
 
-async fn failures_lock_at_the_threshold_and_success_resets(backend: Backend) {
+async fn attempts_are_counted_lock_at_the_threshold_and_a_reset_clears_them(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store.as_ref();
     let user = insert_user(store, "alice@example.com", T0).await;
     store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap();
     store.enable_mfa(user.id, "v1:s", 1, &hmacs("a", 2), T0).await.unwrap();
     let lock = T0 + Duration::minutes(15);
+    let counted = |locked_until| MfaAttemptCount::Counted { locked_until };
 
     for n in 1..=4 {
-        assert_eq!(store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(), None);
+        assert_eq!(
+            store.count_mfa_attempt(user.id, 5, lock, T0).await.unwrap(),
+            counted(None)
+        );
         assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, n);
     }
     assert_eq!(
-        store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(),
-        Some(lock)
+        store.count_mfa_attempt(user.id, 5, lock, T0).await.unwrap(),
+        counted(Some(lock))
     );
     let locked = store.mfa(user.id).await.unwrap().unwrap();
     assert_eq!(locked.locked_until, Some(lock));
-    // While locked nothing counts, and no step is accepted when failures would be reset.
-    assert_eq!(store.record_mfa_failure(user.id, 5, lock, T0).await.unwrap(), None);
+    // While locked nothing is counted: the attempt is refused before any code is compared.
+    assert_eq!(
+        store.count_mfa_attempt(user.id, 5, lock, T0).await.unwrap(),
+        MfaAttemptCount::Refused
+    );
     assert!(!store.accept_totp_step(user.id, 2, true, T0).await.unwrap());
-    // After the lock: a step is accepted and the counter and lock are cleared.
+    // After the lock: counted again; a reset clears the count and the lock.
     let later = lock + Duration::seconds(1);
     store
-        .record_mfa_failure(user.id, 5, later + Duration::minutes(15), later)
+        .count_mfa_attempt(user.id, 5, later + Duration::minutes(15), later)
         .await
         .unwrap();
     assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, 1);
-    assert!(store.accept_totp_step(user.id, 2, true, later).await.unwrap());
+    store.reset_mfa_failures(user.id).await.unwrap();
     let reset = store.mfa(user.id).await.unwrap().unwrap();
     assert_eq!((reset.failed_attempts, reset.locked_until), (0, None));
-    // A used backup code resets too.
-    store.record_mfa_failure(user.id, 5, lock, later).await.unwrap();
+    // A used backup code (with reset) clears the count too.
+    store.count_mfa_attempt(user.id, 5, lock, later).await.unwrap();
     assert!(store
         .use_backup_code(user.id, &hmacs("a", 2)[1], true, later)
         .await
@@ -138,9 +145,46 @@ async fn failures_lock_at_the_threshold_and_success_resets(backend: Backend) {
     assert_eq!(store.mfa(user.id).await.unwrap().unwrap().failed_attempts, 0);
     // max 0: never locks.
     for _ in 0..10 {
-        assert_eq!(store.record_mfa_failure(user.id, 0, lock, later).await.unwrap(), None);
+        assert_eq!(
+            store.count_mfa_attempt(user.id, 0, lock, later).await.unwrap(),
+            counted(None)
+        );
     }
     assert_eq!(store.mfa(user.id).await.unwrap().unwrap().locked_until, None);
+}
+
+async fn of_twenty_concurrent_attempts_at_most_the_limit_are_counted(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let user = insert_user(db.store.as_ref(), "bob@example.com", T0).await;
+    db.store.begin_mfa_setup(user.id, "v1:s", T0).await.unwrap();
+    db.store
+        .enable_mfa(user.id, "v1:s", 1, &hmacs("b", 2), T0)
+        .await
+        .unwrap();
+    let lock = T0 + Duration::minutes(15);
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move { store.count_mfa_attempt(user.id, 5, lock, T0).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task").expect("count must not error"));
+    }
+
+    let counted = outcomes
+        .iter()
+        .filter(|o| matches!(o, MfaAttemptCount::Counted { .. }))
+        .count();
+    let locks = outcomes
+        .iter()
+        .filter(|o| matches!(o, MfaAttemptCount::Counted { locked_until: Some(_) }))
+        .count();
+    assert_eq!(counted, 5, "{outcomes:?}");
+    assert_eq!(locks, 1, "{outcomes:?}");
+    assert_eq!(db.store.mfa(user.id).await.unwrap().unwrap().locked_until, Some(lock));
 }
 
 async fn concurrent_uses_of_one_backup_code_or_step_have_one_winner(backend: Backend) {
@@ -189,7 +233,8 @@ async fn deleting_a_user_removes_mfa(backend: Backend) {
 
 on_both_backends!(
     setup_enable_and_disable,
-    failures_lock_at_the_threshold_and_success_resets,
+    attempts_are_counted_lock_at_the_threshold_and_a_reset_clears_them,
+    of_twenty_concurrent_attempts_at_most_the_limit_are_counted,
     concurrent_uses_of_one_backup_code_or_step_have_one_winner,
     deleting_a_user_removes_mfa,
 );
