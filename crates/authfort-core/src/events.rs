@@ -95,6 +95,19 @@ pub struct LoginFailed {
     pub user_agent: Option<String>,
 }
 
+/// `oauth_link`: a provider identity was linked to an existing account by its verified email.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthLink {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The existing user.
+    pub user_id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// The provider name.
+    pub provider: String,
+}
+
 /// `logout`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Logout {
@@ -304,6 +317,8 @@ pub enum Event {
     Login(Login),
     /// A password login was refused.
     LoginFailed(LoginFailed),
+    /// A provider identity was linked to an existing account.
+    OAuthLink(OAuthLink),
     /// A refresh token was revoked by logout.
     Logout(Logout),
     /// A refresh token was rotated.
@@ -366,6 +381,8 @@ pub enum EventKind {
     Login,
     /// `login_failed`
     LoginFailed,
+    /// `oauth_link`
+    OAuthLink,
     /// `logout`
     Logout,
     /// `token_refreshed`
@@ -424,6 +441,7 @@ impl EventKind {
         EventKind::UserCreated,
         EventKind::Login,
         EventKind::LoginFailed,
+        EventKind::OAuthLink,
         EventKind::Logout,
         EventKind::TokenRefreshed,
         EventKind::RefreshTokenMismatch,
@@ -457,6 +475,7 @@ impl EventKind {
             EventKind::UserCreated => "user_created",
             EventKind::Login => "login",
             EventKind::LoginFailed => "login_failed",
+            EventKind::OAuthLink => "oauth_link",
             EventKind::Logout => "logout",
             EventKind::TokenRefreshed => "token_refreshed",
             EventKind::RefreshTokenMismatch => "refresh_token_mismatch",
@@ -498,6 +517,7 @@ impl Event {
             Event::UserCreated(_) => EventKind::UserCreated,
             Event::Login(_) => EventKind::Login,
             Event::LoginFailed(_) => EventKind::LoginFailed,
+            Event::OAuthLink(_) => EventKind::OAuthLink,
             Event::Logout(_) => EventKind::Logout,
             Event::TokenRefreshed(_) => EventKind::TokenRefreshed,
             Event::RefreshTokenMismatch(_) => EventKind::RefreshTokenMismatch,

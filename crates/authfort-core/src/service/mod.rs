@@ -12,6 +12,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod mail;
+pub(crate) mod oauth;
 pub(crate) mod password;
 pub(crate) mod refresh;
 pub(crate) mod session;
