@@ -75,6 +75,8 @@ server.on('request', async (req, res) => {
     res.end(String(e));
   }
 });
+// The test reads only the first line of stdout; later writes must not crash us.
+process.stdout.on('error', () => {});
 // Exit with the test process: it holds our stdin open.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));

@@ -85,7 +85,15 @@ pub fn start(extra_redirect_uris: &[String]) -> OidcProvider {
         .unwrap_or_else(|e| panic!("Node.js is required for the OAuth tests (node provider.mjs): {e}"));
     let stdout = child.stdout.take().expect("provider stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read provider output");
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut line).expect("read provider output");
+    // Keep draining stdout so the provider never writes into a closed pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    });
     let issuer = line
         .strip_prefix("LISTENING ")
         .unwrap_or_else(|| panic!("the OIDC provider did not start (said {line:?})"))

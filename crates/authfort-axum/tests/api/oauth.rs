@@ -163,6 +163,7 @@ async fn verified_email_links_into_an_unverified_local_account_and_cleans_it_up(
     // Someone (an attacker, maybe) registered the address with a password, never verified.
     let signup = app.signup("victim@example.com").await;
     let (_, old_refresh) = tokens(&signup);
+    app.auth.flush_events().await;
     let events = record(&app);
     let mut browser = Browser::new(&app);
     let r = browser.sign_in("acme", "", &Account::new("victim@example.com", true)).await;
@@ -250,7 +251,8 @@ async fn concurrent_callbacks_with_one_state_have_exactly_one_winner(backend: Ba
         .await;
     let path = callback.strip_prefix(APP_URL).unwrap().to_owned();
     let cookie = format!("authfort_oauth_state={binding}");
-    let results = futures::future::join_all((0..6).map(|_| app.get(&path, &[("cookie", &cookie)]))).await;
+    let headers = [("cookie", cookie.as_str())];
+    let results = futures::future::join_all((0..6).map(|_| app.get(&path, &headers))).await;
     let wins = results.iter().filter(|r| r.status == StatusCode::OK).count();
     assert_eq!(wins, 1, "{:?}", results.iter().map(|r| &r.text).collect::<Vec<_>>());
     for r in results.iter().filter(|r| r.status != StatusCode::OK) {
