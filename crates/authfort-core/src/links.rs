@@ -131,7 +131,11 @@ pub fn validate_oauth_redirect(config: &AuthConfig, requested: &str) -> Result<S
         .as_deref()
         .and_then(|f| url::Url::parse(f).ok())
         .map(|f| f.origin().ascii_serialization());
-    let allowed = config.links.allowed_redirects.iter().any(|a| !a.starts_with('/') && *a == origin)
+    let allowed = config
+        .links
+        .allowed_redirects
+        .iter()
+        .any(|a| !a.starts_with('/') && *a == origin)
         || frontend.as_deref() == Some(origin.as_str());
     if allowed {
         Ok(u.to_string())
@@ -237,13 +241,26 @@ mod tests {
     fn oauth_redirects_take_any_safe_path_or_an_allowed_origin() {
         let mut c = config();
         c.frontend_url = Some("https://front.test".into());
-        for bad in ["//evil.test", "/\\evil.test", "/%2F%2Fevil.test", "https://evil.test/x", "javascript:alert(1)", "x"] {
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "/%2F%2Fevil.test",
+            "https://evil.test/x",
+            "javascript:alert(1)",
+            "x",
+        ] {
             let e = validate_oauth_redirect(&c, bad).unwrap_err();
             assert!(e.is("invalid_redirect"), "{bad:?}");
         }
         assert_eq!(validate_oauth_redirect(&c, "/anything?x=1").unwrap(), "/anything?x=1");
-        assert_eq!(validate_oauth_redirect(&c, "https://app.test/a").unwrap(), "https://app.test/a");
-        assert_eq!(validate_oauth_redirect(&c, "https://front.test/b").unwrap(), "https://front.test/b");
+        assert_eq!(
+            validate_oauth_redirect(&c, "https://app.test/a").unwrap(),
+            "https://app.test/a"
+        );
+        assert_eq!(
+            validate_oauth_redirect(&c, "https://front.test/b").unwrap(),
+            "https://front.test/b"
+        );
     }
 
     #[test]

@@ -209,8 +209,10 @@ impl ServerConfig {
 
     /// The known key paths (`bind`, `cookie`, `cookie.samesite`, …), read off the defaults.
     pub fn schema() -> KeySchema {
-        KeySchema::of(&ServerConfig::default())
-            .with_map("oauth.providers", &authfort_core::oauth::GenericProviderConfig::default())
+        KeySchema::of(&ServerConfig::default()).with_map(
+            "oauth.providers",
+            &authfort_core::oauth::GenericProviderConfig::default(),
+        )
     }
 }
 
@@ -574,7 +576,10 @@ mod tests {
             if path.contains('*') {
                 // Named entries (oauth.providers.NAME): documented by an example entry.
                 let leaf = path.rsplit('.').next().unwrap();
-                assert!(leaf == "*" || EXAMPLE_TOML.contains(&format!("{leaf} = ")), "missing {path}");
+                assert!(
+                    leaf == "*" || EXAMPLE_TOML.contains(&format!("{leaf} = ")),
+                    "missing {path}"
+                );
                 continue;
             }
             let leaf = path.rsplit('.').next().unwrap();

@@ -99,7 +99,9 @@ async fn authorize(State(inner): Shared, Query(q): Query<HashMap<String, String>
     let Some(user) = inner.lock().unwrap().next.clone() else {
         return (StatusCode::BAD_REQUEST, "no user to log in").into_response();
     };
-    if q.get("client_id").map(String::as_str) != Some(CLIENT_ID) || q.get("code_challenge_method").map(String::as_str) != Some("S256") {
+    if q.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        || q.get("code_challenge_method").map(String::as_str) != Some("S256")
+    {
         return (StatusCode::BAD_REQUEST, "bad client or PKCE").into_response();
     }
     let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
@@ -110,7 +112,10 @@ async fn authorize(State(inner): Shared, Query(q): Query<HashMap<String, String>
         .unwrap()
         .codes
         .insert(code.clone(), (challenge, redirect.clone(), user));
-    let state = crate::oidc::url_encode(&[("code", &code), ("state", q.get("state").map(String::as_str).unwrap_or(""))]);
+    let state = crate::oidc::url_encode(&[
+        ("code", &code),
+        ("state", q.get("state").map(String::as_str).unwrap_or("")),
+    ]);
     (StatusCode::FOUND, [(header::LOCATION, format!("{redirect}?{state}"))]).into_response()
 }
 
@@ -122,11 +127,15 @@ async fn access_token(State(inner): Shared, headers: HeaderMap, Form(f): Form<Ha
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
     // GitHub answers errors with 200 and an error document.
-    let error = |e: &str| Json(json!({"error": e, "error_description": "The code passed is incorrect or expired."})).into_response();
+    let error = |e: &str| {
+        Json(json!({"error": e, "error_description": "The code passed is incorrect or expired."})).into_response()
+    };
     if !wants_json {
         return (StatusCode::OK, "access_token=x&token_type=bearer").into_response();
     }
-    if f.get("client_id").map(String::as_str) != Some(CLIENT_ID) || f.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET) {
+    if f.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+        || f.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+    {
         return error("incorrect_client_credentials");
     }
     let Some((challenge, redirect, user)) = f.get("code").and_then(|c| inner.codes.remove(c)) else {
@@ -168,7 +177,10 @@ async fn emails(State(inner): Shared, headers: HeaderMap) -> Response {
         return (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"}))).into_response();
     };
     if u.emails_status != 200 {
-        return (StatusCode::from_u16(u.emails_status).unwrap_or(StatusCode::FORBIDDEN), Json(json!({"message": "no"})))
+        return (
+            StatusCode::from_u16(u.emails_status).unwrap_or(StatusCode::FORBIDDEN),
+            Json(json!({"message": "no"})),
+        )
             .into_response();
     }
     let list: Vec<Value> = u

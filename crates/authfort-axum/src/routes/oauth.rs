@@ -11,9 +11,7 @@ use authfort_core::links::{oauth_destination, popup_target_origin};
 use authfort_core::rate_limit::Bucket;
 use authfort_core::{AuthTokens, OAuthCallback, OAuthFinish, OAuthOutcome};
 use axum::extract::{Path, Query, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
-};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
@@ -41,7 +39,10 @@ fn param(q: &Params, name: &str) -> Option<String> {
 /// site, which `Strict` would strip the cookie from.
 fn state_cookie(state: &AuthState, value: &str, max_age: u64) -> String {
     let c = &state.auth.config().cookie;
-    let mut s = format!("{STATE_COOKIE}={value}; HttpOnly; Max-Age={max_age}; Path={}; SameSite=lax", c.path);
+    let mut s = format!(
+        "{STATE_COOKIE}={value}; HttpOnly; Max-Age={max_age}; Path={}; SameSite=lax",
+        c.path
+    );
     if c.secure {
         s.push_str("; Secure");
     }
@@ -174,7 +175,9 @@ fn script_json(value: &serde_json::Value) -> String {
 /// The popup page: posts the result to the opener, only at `target_origin`, and closes.
 /// Without a known origin nothing is posted. The script is pinned by a CSP hash.
 fn popup_page(payload: &serde_json::Value, target_origin: Option<&str>) -> Response {
-    let origin = target_origin.map(|o| json!(o).to_string()).unwrap_or_else(|| "null".into());
+    let origin = target_origin
+        .map(|o| json!(o).to_string())
+        .unwrap_or_else(|| "null".into());
     let script = format!(
         "(function(){{var d={};var o={};if(window.opener&&o){{window.opener.postMessage(d,o);}}window.close();}})();",
         script_json(payload),

@@ -94,7 +94,10 @@ async fn full_flow_creates_a_verified_user_with_oauth_tokens_and_cookies(backend
     let start = app.get("/auth/oauth/acme/authorize", &[]).await;
     assert_eq!(start.status, StatusCode::FOUND, "{}", start.text);
     let location = start.headers["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(&format!("{}/auth?", oidc::provider().issuer)), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/auth?", oidc::provider().issuer)),
+        "{location}"
+    );
     assert_eq!(
         query_param(&location, "redirect_uri").as_deref(),
         Some("http%3A%2F%2Fauth.test%2Fauth%2Foauth%2Facme%2Fcallback")
@@ -109,8 +112,15 @@ async fn full_flow_creates_a_verified_user_with_oauth_tokens_and_cookies(backend
         assert!(scope.split("+").chain(scope.split("%20")).any(|x| x == s), "{scope}");
     }
     assert!(!location.contains("code_verifier"));
-    let cookie = start.set_cookies().into_iter().find(|c| c.starts_with("authfort_oauth_state=")).unwrap();
-    assert!(cookie.ends_with("; HttpOnly; Max-Age=300; Path=/; SameSite=lax"), "{cookie}");
+    let cookie = start
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("authfort_oauth_state="))
+        .unwrap();
+    assert!(
+        cookie.ends_with("; HttpOnly; Max-Age=300; Path=/; SameSite=lax"),
+        "{cookie}"
+    );
     assert_eq!(start.headers["cache-control"], "no-store");
 
     // The whole flow in a browser.
@@ -125,7 +135,11 @@ async fn full_flow_creates_a_verified_user_with_oauth_tokens_and_cookies(backend
     let set = r.set_cookies();
     assert!(set.iter().any(|c| c.starts_with("access_token=")), "{set:?}");
     assert!(set.iter().any(|c| c.starts_with("refresh_token=")), "{set:?}");
-    assert!(set.iter().any(|c| c.starts_with("authfort_oauth_state=; ") && c.contains("Max-Age=0")), "{set:?}");
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("authfort_oauth_state=; ") && c.contains("Max-Age=0")),
+        "{set:?}"
+    );
     assert_eq!(r.headers["referrer-policy"], "no-referrer");
     assert_eq!(app.me(&access).await.status, StatusCode::OK);
     app.auth.flush_events().await;
@@ -143,7 +157,10 @@ async fn full_flow_creates_a_verified_user_with_oauth_tokens_and_cookies(backend
     assert_eq!(r2.body["user"]["id"], r.body["user"]["id"]);
     // Passwords do not work for an OAuth-only account.
     let login = app
-        .post("/auth/login", json!({"email": "new.user@example.com", "password": "whatever123"}))
+        .post(
+            "/auth/login",
+            json!({"email": "new.user@example.com", "password": "whatever123"}),
+        )
         .await;
     login.assert_error(400, "oauth_account");
     assert_eq!(login.body["detail"]["providers"], json!(["acme"]));
@@ -166,13 +183,21 @@ async fn verified_email_links_into_an_unverified_local_account_and_cleans_it_up(
     app.auth.flush_events().await;
     let events = record(&app);
     let mut browser = Browser::new(&app);
-    let r = browser.sign_in("acme", "", &Account::new("victim@example.com", true)).await;
+    let r = browser
+        .sign_in("acme", "", &Account::new("victim@example.com", true))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["user"]["id"], signup["user"]["id"]);
     assert_eq!(r.body["user"]["email_verified"], true);
     app.auth.flush_events().await;
     let n = names(&events);
-    for e in ["oauth_link", "email_verified", "session_revoked", "unverified_account_claimed", "login"] {
+    for e in [
+        "oauth_link",
+        "email_verified",
+        "session_revoked",
+        "unverified_account_claimed",
+        "login",
+    ] {
         assert!(n.contains(&e), "{n:?}");
     }
     assert!(!n.contains(&"user_created"));
@@ -180,7 +205,10 @@ async fn verified_email_links_into_an_unverified_local_account_and_cleans_it_up(
     let refresh = app.post("/auth/refresh", json!({"refresh_token": old_refresh})).await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED, "{}", refresh.text);
     let login = app
-        .post("/auth/login", json!({"email": "victim@example.com", "password": "correct horse battery"}))
+        .post(
+            "/auth/login",
+            json!({"email": "victim@example.com", "password": "correct horse battery"}),
+        )
         .await;
     login.assert_error(400, "oauth_account");
 }
@@ -189,13 +217,18 @@ async fn unverified_provider_email_is_never_linked_to_an_existing_account(backen
     let app = oauth_app(backend, |_| {}).await;
     let signup = app.signup("owner@example.com").await;
     let mut browser = Browser::new(&app);
-    let r = browser.sign_in("acme", "", &Account::new("owner@example.com", false)).await;
+    let r = browser
+        .sign_in("acme", "", &Account::new("owner@example.com", false))
+        .await;
     r.assert_error(400, "oauth_email_not_verified");
     let user_id: uuid::Uuid = signup["user"]["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(app.auth.get_provider_tokens(user_id, "acme").await.unwrap(), None);
     // The owner's password still works.
     let login = app
-        .post("/auth/login", json!({"email": "owner@example.com", "password": "correct horse battery"}))
+        .post(
+            "/auth/login",
+            json!({"email": "owner@example.com", "password": "correct horse battery"}),
+        )
         .await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.text);
     // A new address with an unverified provider email creates an unverified account.
@@ -210,7 +243,10 @@ async fn tampered_garbage_replayed_and_other_browser_states_are_refused(backend:
     let mut browser = Browser::new(&app);
     let url = browser.start("acme", "").await;
     let callback = browser
-        .at_provider(&url, &format!("login?{}", Account::new("s@example.com", true).login_query()))
+        .at_provider(
+            &url,
+            &format!("login?{}", Account::new("s@example.com", true).login_query()),
+        )
         .await;
     let state = query_param(&callback, "state").unwrap();
     let binding = browser.cookie(APP_URL, "authfort_oauth_state").unwrap();
@@ -228,7 +264,9 @@ async fn tampered_garbage_replayed_and_other_browser_states_are_refused(backend:
     r.assert_error(400, "oauth_state_invalid");
     let mut again = Browser::new(&app);
     again.start("acme", "").await;
-    let r = again.callback(&replace_param(&callback, "state", "garbage%00%FF")).await;
+    let r = again
+        .callback(&replace_param(&callback, "state", "garbage%00%FF"))
+        .await;
     r.assert_error(400, "oauth_state_invalid");
 
     // The real one still works once (failed attempts did not spend it; a failed callback
@@ -238,7 +276,10 @@ async fn tampered_garbage_replayed_and_other_browser_states_are_refused(backend:
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     // ... and never again, even with the cookie put back.
     browser.set_cookie(APP_URL, "authfort_oauth_state", &binding);
-    browser.callback(&callback).await.assert_error(400, "oauth_state_invalid");
+    browser
+        .callback(&callback)
+        .await
+        .assert_error(400, "oauth_state_invalid");
 }
 
 async fn concurrent_callbacks_with_one_state_have_exactly_one_winner(backend: Backend) {
@@ -247,7 +288,10 @@ async fn concurrent_callbacks_with_one_state_have_exactly_one_winner(backend: Ba
     let url = browser.start("acme", "").await;
     let binding = browser.cookie(APP_URL, "authfort_oauth_state").unwrap();
     let callback = browser
-        .at_provider(&url, &format!("login?{}", Account::new("race@example.com", true).login_query()))
+        .at_provider(
+            &url,
+            &format!("login?{}", Account::new("race@example.com", true).login_query()),
+        )
         .await;
     let path = callback.strip_prefix(APP_URL).unwrap().to_owned();
     let cookie = format!("authfort_oauth_state={binding}");
@@ -265,18 +309,30 @@ async fn expired_state_and_another_providers_state_are_refused(backend: Backend)
     let mut browser = Browser::new(&app);
     let url = browser.start("acme", "").await;
     let callback = browser
-        .at_provider(&url, &format!("login?{}", Account::new("late@example.com", true).login_query()))
+        .at_provider(
+            &url,
+            &format!("login?{}", Account::new("late@example.com", true).login_query()),
+        )
         .await;
     app.clock.advance(time::Duration::seconds(301));
-    browser.callback(&callback).await.assert_error(400, "oauth_state_expired");
+    browser
+        .callback(&callback)
+        .await
+        .assert_error(400, "oauth_state_expired");
 
     let mut browser = Browser::new(&app);
     let url = browser.start("acme", "").await;
     let callback = browser
-        .at_provider(&url, &format!("login?{}", Account::new("mix@example.com", true).login_query()))
+        .at_provider(
+            &url,
+            &format!("login?{}", Account::new("mix@example.com", true).login_query()),
+        )
         .await;
     let wrong = callback.replace("/auth/oauth/acme/callback", "/auth/oauth/other/callback");
-    browser.callback(&wrong).await.assert_error(400, "oauth_state_provider_mismatch");
+    browser
+        .callback(&wrong)
+        .await
+        .assert_error(400, "oauth_state_provider_mismatch");
 }
 
 async fn an_id_token_with_another_nonce_is_refused(backend: Backend) {
@@ -287,7 +343,10 @@ async fn an_id_token_with_another_nonce_is_refused(backend: Backend) {
     // The provider is asked with a nonce that is not the one this flow stored.
     let forged = replace_param(&url, "nonce", "attacker-nonce");
     let callback = browser
-        .at_provider(&forged, &format!("login?{}", Account::new("nonce@example.com", true).login_query()))
+        .at_provider(
+            &forged,
+            &format!("login?{}", Account::new("nonce@example.com", true).login_query()),
+        )
         .await;
     let r = browser.callback(&callback).await;
     r.assert_error(400, "oauth_exchange_failed");
@@ -301,9 +360,15 @@ async fn a_pkce_challenge_that_does_not_match_the_stored_verifier_fails_the_exch
     let url = browser.start("acme", "").await;
     let forged = replace_param(&url, "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     let callback = browser
-        .at_provider(&forged, &format!("login?{}", Account::new("pkce@example.com", true).login_query()))
+        .at_provider(
+            &forged,
+            &format!("login?{}", Account::new("pkce@example.com", true).login_query()),
+        )
         .await;
-    browser.callback(&callback).await.assert_error(400, "oauth_exchange_failed");
+    browser
+        .callback(&callback)
+        .await
+        .assert_error(400, "oauth_exchange_failed");
 }
 
 async fn provider_errors_are_reported_without_the_providers_text(backend: Backend) {
@@ -311,7 +376,10 @@ async fn provider_errors_are_reported_without_the_providers_text(backend: Backen
     let mut browser = Browser::new(&app);
     let url = browser.start("acme", "").await;
     let callback = browser
-        .at_provider(&url, "abort?error=access_denied&error_description=secret%20upstream%20detail")
+        .at_provider(
+            &url,
+            "abort?error=access_denied&error_description=secret%20upstream%20detail",
+        )
         .await;
     assert!(callback.contains("error=access_denied"), "{callback}");
     let r = browser.callback(&callback).await;
@@ -334,7 +402,13 @@ async fn redirect_to_is_validated_and_the_redirect_carries_the_cookies(backend: 
         c.frontend_url = Some("https://app.test".into());
     })
     .await;
-    for bad in ["//evil.test", "/%5Cevil.test", "/\\evil.test", "https://evil.test/", "evil"] {
+    for bad in [
+        "//evil.test",
+        "/%5Cevil.test",
+        "/\\evil.test",
+        "https://evil.test/",
+        "evil",
+    ] {
         let q = authfort_test_support::oidc::url_encode(&[("redirect_to", bad)]);
         let r = app.get(&format!("/auth/oauth/acme/authorize?{q}"), &[]).await;
         r.assert_error(400, "invalid_redirect");
@@ -343,7 +417,10 @@ async fn redirect_to_is_validated_and_the_redirect_carries_the_cookies(backend: 
     let mut browser = Browser::new(&app);
     let url = browser.start("acme", "?redirect_to=%2Fdashboard%3Ftab%3D1").await;
     let callback = browser
-        .at_provider(&url, &format!("login?{}", Account::new("redir@example.com", true).login_query()))
+        .at_provider(
+            &url,
+            &format!("login?{}", Account::new("redir@example.com", true).login_query()),
+        )
         .await;
     let r = browser.callback(&callback).await;
     assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
@@ -365,7 +442,9 @@ async fn popup_mode_posts_only_to_the_frontend_origin_and_sets_cookies(backend: 
         ..Account::new("popup@example.com", true)
     };
     let url = browser.start("acme", "?mode=popup").await;
-    let callback = browser.at_provider(&url, &format!("login?{}", account.login_query())).await;
+    let callback = browser
+        .at_provider(&url, &format!("login?{}", account.login_query()))
+        .await;
     let r = browser.callback(&callback).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -374,7 +453,10 @@ async fn popup_mode_posts_only_to_the_frontend_origin_and_sets_cookies(backend: 
     assert!(!r.text.contains("'*'") && !r.text.contains("\"*\""));
     assert!(r.text.contains("\"access_token\""));
     assert_eq!(r.text.matches("<script>").count(), 1, "{}", r.text);
-    assert!(r.headers["content-security-policy"].to_str().unwrap().contains("script-src 'sha256-"));
+    assert!(r.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'sha256-"));
     let set = r.set_cookies();
     assert!(set.iter().any(|c| c.starts_with("access_token=")), "{set:?}");
 }
@@ -386,7 +468,10 @@ async fn banned_and_deleted_users_cannot_sign_in(backend: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let id: uuid::Uuid = r.body["user"]["id"].as_str().unwrap().parse().unwrap();
     app.auth.ban_user(id).await.unwrap();
-    Browser::new(&app).sign_in("acme", "", &account).await.assert_error(403, "user_banned");
+    Browser::new(&app)
+        .sign_in("acme", "", &account)
+        .await
+        .assert_error(403, "user_banned");
 
     // Banned before linking by email: refused too.
     let signup = app.signup("banned2@example.com").await;

@@ -66,7 +66,9 @@ impl<'a> Browser<'a> {
         let jar = self.jar.entry(host.to_owned()).or_default();
         for line in set_cookies {
             let first = line.split(';').next().unwrap_or_default();
-            let Some((name, value)) = first.split_once('=') else { continue };
+            let Some((name, value)) = first.split_once('=') else {
+                continue;
+            };
             let expired = line.to_ascii_lowercase().contains("max-age=0") || value.is_empty() || value == "\"\"";
             if expired {
                 jar.remove(name.trim());
@@ -96,10 +98,7 @@ impl<'a> Browser<'a> {
             self.store(&host, r.set_cookies().into_iter());
             return Hop {
                 status: r.status.as_u16(),
-                location: r
-                    .headers
-                    .get("location")
-                    .map(|l| absolute(url, l.to_str().unwrap())),
+                location: r.headers.get("location").map(|l| absolute(url, l.to_str().unwrap())),
                 body: r.text.clone(),
                 app: Some(r),
             };
@@ -117,10 +116,7 @@ impl<'a> Browser<'a> {
             .collect();
         self.store(&host, set.into_iter());
         let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|l| absolute(url, l.to_str().unwrap()));
+        let location = r.headers().get("location").map(|l| absolute(url, l.to_str().unwrap()));
         Hop {
             status,
             location,
@@ -166,7 +162,9 @@ impl<'a> Browser<'a> {
         account: &authfort_test_support::oidc::Account,
     ) -> TestResponse {
         let url = self.start(provider, query).await;
-        let callback = self.at_provider(&url, &format!("login?{}", account.login_query())).await;
+        let callback = self
+            .at_provider(&url, &format!("login?{}", account.login_query()))
+            .await;
         self.callback(&callback).await
     }
 }

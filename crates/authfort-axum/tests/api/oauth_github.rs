@@ -72,7 +72,11 @@ async fn github_new_user_gets_the_primary_verified_email(backend: Backend) {
     s.login_as(user(
         101,
         None,
-        &[("old@example.com", false, true), ("Main@Example.com", true, true), ("x@example.com", false, false)],
+        &[
+            ("old@example.com", false, true),
+            ("Main@Example.com", true, true),
+            ("x@example.com", false, false),
+        ],
     ));
     let r = sign_in(&app, "github").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -99,15 +103,27 @@ async fn github_public_email_counts_as_verified_only_when_the_emails_api_says_so
     let app = app_with(backend, &s).await;
     app.signup("taken@example.com").await;
     // Public email that /user/emails does not show verified: no link to the existing account.
-    s.login_as(user(202, Some("taken@example.com"), &[("taken@example.com", true, false)]));
-    sign_in(&app, "github").await.assert_error(400, "oauth_email_not_verified");
+    s.login_as(user(
+        202,
+        Some("taken@example.com"),
+        &[("taken@example.com", true, false)],
+    ));
+    sign_in(&app, "github")
+        .await
+        .assert_error(400, "oauth_email_not_verified");
     // /user/emails failing is tolerated: the public email is then unverified.
     let mut u = user(203, Some("taken@example.com"), &[]);
     u.emails_status = 403;
     s.login_as(u);
-    sign_in(&app, "github").await.assert_error(400, "oauth_email_not_verified");
+    sign_in(&app, "github")
+        .await
+        .assert_error(400, "oauth_email_not_verified");
     // Verified there: linked.
-    s.login_as(user(204, Some("taken@example.com"), &[("taken@example.com", true, true)]));
+    s.login_as(user(
+        204,
+        Some("taken@example.com"),
+        &[("taken@example.com", true, true)],
+    ));
     let r = sign_in(&app, "github").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // No email at all.
@@ -133,7 +149,10 @@ async fn google_authorization_request_has_its_scopes_and_offline_access(backend:
     let r = app.get("/auth/oauth/google/authorize?redirect_to=/x", &[]).await;
     assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
     let location = r.headers["location"].to_str().unwrap();
-    assert!(location.starts_with("https://accounts.google.com/o/oauth2/v2/auth?"), "{location}");
+    assert!(
+        location.starts_with("https://accounts.google.com/o/oauth2/v2/auth?"),
+        "{location}"
+    );
     for part in [
         "client_id=google-client",
         "response_type=code",

@@ -216,7 +216,10 @@ fn generic(name: &str, p: &GenericProviderConfig, redirect_uri: String) -> Provi
                 mapping: Mapping {
                     id: p.id_field.clone(),
                     email: p.email_field.clone().unwrap_or_else(|| "email".into()),
-                    email_verified: p.email_verified_field.clone().unwrap_or_else(|| "email_verified".into()),
+                    email_verified: p
+                        .email_verified_field
+                        .clone()
+                        .unwrap_or_else(|| "email_verified".into()),
                     name: p.name_field.clone().unwrap_or_else(|| "name".into()),
                     avatar: p.avatar_field.clone(),
                 },
@@ -274,7 +277,11 @@ impl Provider {
     }
 
     /// The provider's discovery document (cached for the configured TTL; refetched after).
-    async fn metadata(&self, http: &reqwest::Client, now: OffsetDateTime) -> Result<CoreProviderMetadata, ProviderError> {
+    async fn metadata(
+        &self,
+        http: &reqwest::Client,
+        now: OffsetDateTime,
+    ) -> Result<CoreProviderMetadata, ProviderError> {
         let Kind::Oidc { issuer, ttl, cache } = &self.kind else {
             return Err(ProviderError::Exchange);
         };
@@ -387,7 +394,10 @@ impl Provider {
                 .request_async(http)
                 .await
                 .map_err(|e| exchange_failed(&e))?;
-            let id_token = token.extra_fields().id_token().ok_or_else(|| exchange_failed(&"no id_token"))?;
+            let id_token = token
+                .extra_fields()
+                .id_token()
+                .ok_or_else(|| exchange_failed(&"no id_token"))?;
             // Signature (JWKS, never `none`), iss, aud, exp and nonce.
             let claims = id_token
                 .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))
@@ -582,14 +592,24 @@ mod tests {
 
     #[test]
     fn scopes_are_deduplicated_in_order() {
-        let s = scopes(&["openid", "email"], &["email profile".into()], &["openid".into(), "x".into()]);
+        let s = scopes(
+            &["openid", "email"],
+            &["email profile".into()],
+            &["openid".into(), "x".into()],
+        );
         assert_eq!(s, ["openid", "email", "profile", "x"]);
     }
 
     #[test]
     fn mapping_reads_sub_or_id_and_only_true_is_verified() {
         let m = default_mapping();
-        let u = map_user(&m, &serde_json::json!({"id": 42, "email": "a@b.c", "email_verified": 1}), "t".into(), None).unwrap();
+        let u = map_user(
+            &m,
+            &serde_json::json!({"id": 42, "email": "a@b.c", "email_verified": 1}),
+            "t".into(),
+            None,
+        )
+        .unwrap();
         assert_eq!(u.account_id, "42");
         assert!(!u.email_verified);
         let e = map_user(&m, &serde_json::json!({"sub": "x"}), "t".into(), None).unwrap_err();

@@ -155,7 +155,9 @@ impl OAuthConfig {
             );
         }
         let url = |key: String, v: &Option<String>| match v {
-            Some(u) => crate::links::absolute_http(u).map(|_| ()).map_err(|m| (key, m.to_owned())),
+            Some(u) => crate::links::absolute_http(u)
+                .map(|_| ())
+                .map_err(|m| (key, m.to_owned())),
             None => Ok(()),
         };
         for (name, b) in [("google", &self.google), ("github", &self.github)] {

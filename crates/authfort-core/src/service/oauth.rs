@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::{AuthError, AuthResult, RejectKind};
-use crate::events::{Event, Login, LoginFailed, OAuthLink, SessionRevoked, UnverifiedAccountClaimed, UserCreated, UserEmail};
+use crate::events::{
+    Event, Login, LoginFailed, OAuthLink, SessionRevoked, UnverifiedAccountClaimed, UserCreated, UserEmail,
+};
 use crate::links;
 use crate::model::{AuthResponse, ClientInfo, User};
 use crate::oauth::client::ProviderError;
@@ -38,7 +40,9 @@ pub struct OAuthStart {
 
 impl std::fmt::Debug for OAuthStart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthStart").field("max_age", &self.max_age).finish_non_exhaustive()
+        f.debug_struct("OAuthStart")
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,7 +137,11 @@ impl AuthFort {
         mode: Option<&str>,
     ) -> AuthResult<OAuthStart> {
         let config = &self.inner.config;
-        let p = self.inner.oauth.get(provider).ok_or_else(|| unknown_provider(provider))?;
+        let p = self
+            .inner
+            .oauth
+            .get(provider)
+            .ok_or_else(|| unknown_provider(provider))?;
         let redirect_to = redirect_to
             .filter(|r| !r.is_empty())
             .map(|r| links::validate_oauth_redirect(config, r))
@@ -217,7 +225,11 @@ impl AuthFort {
         ) else {
             return Err(reject("oauth_missing_params", "Missing code or state parameter"));
         };
-        let p = self.inner.oauth.get(provider).ok_or_else(|| unknown_provider(provider))?;
+        let p = self
+            .inner
+            .oauth
+            .get(provider)
+            .ok_or_else(|| unknown_provider(provider))?;
         let binding = params.binding.as_deref().filter(|b| !b.is_empty() && b.len() <= 256);
         let Some(binding) = binding else {
             return Err(state_invalid());
@@ -236,10 +248,7 @@ impl AuthFort {
             return Err(reject("oauth_state_expired", "OAuth state expired"));
         }
         if row.provider != provider {
-            return Err(reject(
-                "oauth_state_provider_mismatch",
-                "OAuth state provider mismatch",
-            ));
+            return Err(reject("oauth_state_provider_mismatch", "OAuth state provider mismatch"));
         }
         let who = p
             .sign_in(self.inner.oauth.http(), now, code, &row.pkce_verifier, &row.nonce)
@@ -252,7 +261,9 @@ impl AuthFort {
             email,
             email_verified: who.email_verified,
             name: validation::sanitize_name(who.name.as_deref()).ok().flatten(),
-            avatar_url: validation::validate_avatar_url(who.avatar_url.as_deref()).ok().flatten(),
+            avatar_url: validation::validate_avatar_url(who.avatar_url.as_deref())
+                .ok()
+                .flatten(),
             access_token: Some(who.access_token.clone()),
             refresh_token: who.refresh_token.clone(),
             now,

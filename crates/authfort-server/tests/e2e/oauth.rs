@@ -39,7 +39,11 @@ async fn a_generic_oidc_provider_configured_only_by_environment_signs_users_in()
     let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
 
     // Act: authorize → log in at the provider → callback.
-    let r = browser.get(server.url("/auth/oauth/acme/authorize")).send().await.unwrap();
+    let r = browser
+        .get(server.url("/auth/oauth/acme/authorize"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 302, "{}", server.process.output());
     let to_provider = location(&r);
     assert!(to_provider.starts_with(&provider.issuer), "{to_provider}");
@@ -54,7 +58,11 @@ async fn a_generic_oidc_provider_configured_only_by_environment_signs_users_in()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let r = browser.get(absolute(&provider.issuer, &location(&r))).send().await.unwrap();
+    let r = browser
+        .get(absolute(&provider.issuer, &location(&r)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let callback = location(&r).replacen(APP_URL, &server.base_url, 1);
     let r = browser.get(&callback).send().await.unwrap();
