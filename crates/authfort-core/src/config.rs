@@ -758,6 +758,15 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// An http(s) base URL without query or fragment.
+fn check_origin_or_base(u: &str) -> Result<(), &'static str> {
+    let parsed = crate::links::absolute_http(u)?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must not have a query or fragment");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
@@ -819,13 +828,4 @@ mod tests {
         c.validate().unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }
-}
-
-/// An http(s) base URL without query or fragment.
-fn check_origin_or_base(u: &str) -> Result<(), &'static str> {
-    let parsed = crate::links::absolute_http(u)?;
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err("must not have a query or fragment");
-    }
-    Ok(())
 }

@@ -61,6 +61,8 @@ pub struct OAuthCallback {
 
 /// What a finished sign-in gives.
 #[derive(Debug, Clone)]
+// Returned once per callback and consumed at once; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum OAuthOutcome {
     /// Signed in: tokens and user.
     SignedIn(AuthResponse),
