@@ -59,14 +59,21 @@ pub use state::AuthState;
 /// The routes to nest under `/auth`: signup, login, refresh, logout, me, the caller's own
 /// sessions (list, revoke one, revoke all), magic links (request, verify, confirm page),
 /// email one-time codes, email verification (verify, resend, confirm page) and passwords
-/// (forgot, reset with its page, change, set).
+/// (forgot, reset with its page, change, set), and, with providers configured, OAuth sign-in
+/// (`/oauth/{provider}/authorize`, `/oauth/{provider}/callback`).
 pub fn router(auth: AuthFort) -> Router {
     use routes::confirm_page::{ConfirmPage, PageKind};
     let page = |kind| {
         let page = ConfirmPage::render(kind, auth.config().links.success_redirect.as_deref());
         get(move || std::future::ready(page.response()))
     };
-    Router::new()
+    let mut router = Router::new();
+    if auth.config().oauth.any() {
+        router = router
+            .route("/oauth/{provider}/authorize", get(routes::oauth::authorize))
+            .route("/oauth/{provider}/callback", get(routes::oauth::callback));
+    }
+    router
         .route("/introspect", post(routes::introspect::introspect))
         .route("/magic-link", post(routes::magic_link::request))
         .route("/magic-link/verify", post(routes::magic_link::verify))

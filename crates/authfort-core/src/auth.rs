@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) mail: Option<Mail>,
     pub(crate) rate_limiter: Option<RateLimiter>,
     pub(crate) pwned: Option<PwnedChecker>,
+    pub(crate) oauth: crate::oauth::Providers,
 }
 
 /// Email delivery state: templates, the worker's wake-up, and its stop signal (dropping the
@@ -97,6 +98,24 @@ impl AuthFortBuilder {
     /// keys rotate only when that process finds them due.
     pub fn mail_worker(mut self, start: bool) -> Self {
         self.mail_worker = start;
+        self
+    }
+
+    /// Enables Google sign-in (same as `[oauth.google]`).
+    pub fn google(mut self, provider: crate::oauth::BuiltinProviderConfig) -> Self {
+        self.config.oauth.google = provider;
+        self
+    }
+
+    /// Enables GitHub sign-in (same as `[oauth.github]`).
+    pub fn github(mut self, provider: crate::oauth::BuiltinProviderConfig) -> Self {
+        self.config.oauth.github = provider;
+        self
+    }
+
+    /// Adds a generic OpenID Connect or OAuth 2.0 provider (same as `[oauth.providers.NAME]`).
+    pub fn oauth_provider(mut self, name: impl Into<String>, provider: crate::oauth::GenericProviderConfig) -> Self {
+        self.config.oauth.providers.insert(name.into(), provider);
         self
     }
 
@@ -178,6 +197,8 @@ impl AuthFortBuilder {
         } else {
             None
         };
+        let oauth = crate::oauth::Providers::new(&self.config.oauth, self.config.public_url.as_deref())
+            .map_err(AuthError::Internal)?;
         let auth = AuthFort {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -189,6 +210,7 @@ impl AuthFortBuilder {
                 mail,
                 rate_limiter,
                 pwned,
+                oauth,
             }),
         };
         if auth.inner.config.auto_rotate_keys && background {

@@ -69,6 +69,12 @@ pub struct AuthConfig {
     pub public_url: Option<String>,
     /// Links in emails and redirects after sign-in.
     pub links: LinksConfig,
+    /// The browser app's base URL (`https://app.example.com`). Prepended to a relative OAuth
+    /// `redirect_to`, and the only origin the OAuth popup page posts its result to. Unset:
+    /// relative redirects stay relative and the popup posts to `public_url`'s origin.
+    pub frontend_url: Option<String>,
+    /// Sign-in with OAuth 2.0 / OpenID Connect providers.
+    pub oauth: crate::oauth::OAuthConfig,
     /// Email delivery.
     pub email: EmailConfig,
     /// The admin HTTP API.
@@ -142,6 +148,8 @@ impl Default for AuthConfig {
             cors: CorsConfig::default(),
             public_url: None,
             links: LinksConfig::default(),
+            frontend_url: None,
+            oauth: crate::oauth::OAuthConfig::default(),
             email: EmailConfig::default(),
             admin: AdminConfig::default(),
             rate_limit: RateLimitConfig::default(),
@@ -628,6 +636,7 @@ impl AuthConfig {
             return Err(bad("admin.api_key", "must be at least 32 characters"));
         }
         self.validate_links()?;
+        self.validate_oauth()?;
         self.validate_email()?;
         self.rate_limit.validate()?;
         for origin in &self.cors.allowed_origins {
@@ -690,6 +699,15 @@ impl AuthConfig {
                 .map_err(|m| bad("links.success_redirect", m))?;
         }
         Ok(())
+    }
+
+    fn validate_oauth(&self) -> Result<(), ConfigError> {
+        if let Some(f) = &self.frontend_url {
+            check_origin_or_base(f).map_err(|m| bad("frontend_url", m))?;
+        }
+        self.oauth
+            .validate(self.public_url.is_some())
+            .map_err(|(key, message)| bad(&key, message))
     }
 
     fn validate_email(&self) -> Result<(), ConfigError> {
@@ -762,6 +780,15 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
     }
     if url.origin().ascii_serialization() != origin {
         return Err("must be exactly scheme://host[:port] with no path or trailing slash");
+    }
+    Ok(())
+}
+
+/// An http(s) base URL without query or fragment.
+fn check_origin_or_base(u: &str) -> Result<(), &'static str> {
+    let parsed = crate::links::absolute_http(u)?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must not have a query or fragment");
     }
     Ok(())
 }

@@ -95,6 +95,19 @@ pub struct LoginFailed {
     pub user_agent: Option<String>,
 }
 
+/// `oauth_link`: a provider identity was linked to an existing account by its verified email.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthLink {
+    /// When it happened.
+    pub timestamp: OffsetDateTime,
+    /// The existing user.
+    pub user_id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// The provider name.
+    pub provider: String,
+}
+
 /// `logout`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Logout {
@@ -332,6 +345,8 @@ pub enum Event {
     Login(Login),
     /// A password login was refused.
     LoginFailed(LoginFailed),
+    /// A provider identity was linked to an existing account.
+    OAuthLink(OAuthLink),
     /// A refresh token was revoked by logout.
     Logout(Logout),
     /// A refresh token was rotated.
@@ -408,6 +423,8 @@ pub enum EventKind {
     Login,
     /// `login_failed`
     LoginFailed,
+    /// `oauth_link`
+    OAuthLink,
     /// `logout`
     Logout,
     /// `token_refreshed`
@@ -480,6 +497,7 @@ impl EventKind {
         EventKind::UserCreated,
         EventKind::Login,
         EventKind::LoginFailed,
+        EventKind::OAuthLink,
         EventKind::Logout,
         EventKind::TokenRefreshed,
         EventKind::RefreshTokenMismatch,
@@ -520,6 +538,7 @@ impl EventKind {
             EventKind::UserCreated => "user_created",
             EventKind::Login => "login",
             EventKind::LoginFailed => "login_failed",
+            EventKind::OAuthLink => "oauth_link",
             EventKind::Logout => "logout",
             EventKind::TokenRefreshed => "token_refreshed",
             EventKind::RefreshTokenMismatch => "refresh_token_mismatch",
@@ -568,6 +587,7 @@ impl Event {
             Event::UserCreated(_) => EventKind::UserCreated,
             Event::Login(_) => EventKind::Login,
             Event::LoginFailed(_) => EventKind::LoginFailed,
+            Event::OAuthLink(_) => EventKind::OAuthLink,
             Event::Logout(_) => EventKind::Logout,
             Event::TokenRefreshed(_) => EventKind::TokenRefreshed,
             Event::RefreshTokenMismatch(_) => EventKind::RefreshTokenMismatch,

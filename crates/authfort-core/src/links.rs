@@ -107,6 +107,64 @@ pub fn validate_redirect(config: &AuthConfig, requested: &str) -> Result<String,
     }
 }
 
+/// Validates an OAuth `redirect_to`: any single-`/` relative path (as the reference allows,
+/// minus `//` and `/\\`), or an absolute URL on an origin of `links.allowed_redirects` or of
+/// `frontend_url`.
+///
+/// # Errors
+/// 400 `invalid_redirect` "redirect_to must be a relative path".
+pub fn validate_oauth_redirect(config: &AuthConfig, requested: &str) -> Result<String, AuthError> {
+    let refuse = || {
+        AuthError::rejected(
+            RejectKind::BadRequest,
+            "invalid_redirect",
+            "redirect_to must be a relative path",
+        )
+    };
+    if requested.starts_with('/') {
+        return safe_relative(requested).map(str::to_owned).map_err(|_| refuse());
+    }
+    let u = absolute_http(requested).map_err(|_| refuse())?;
+    let origin = u.origin().ascii_serialization();
+    let frontend = config
+        .frontend_url
+        .as_deref()
+        .and_then(|f| url::Url::parse(f).ok())
+        .map(|f| f.origin().ascii_serialization());
+    let allowed = config
+        .links
+        .allowed_redirects
+        .iter()
+        .any(|a| !a.starts_with('/') && *a == origin)
+        || frontend.as_deref() == Some(origin.as_str());
+    if allowed {
+        Ok(u.to_string())
+    } else {
+        Err(refuse())
+    }
+}
+
+/// The only origin the OAuth popup page posts its result to: `frontend_url`'s origin, else
+/// `public_url`'s.
+pub fn popup_target_origin(config: &AuthConfig) -> Option<String> {
+    config
+        .frontend_url
+        .as_deref()
+        .or(config.public_url.as_deref())
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+}
+
+/// Where a finished OAuth sign-in sends the browser: `frontend_url` + a relative
+/// `redirect_to`, or an (already allow-listed) absolute one as it is.
+pub fn oauth_destination(config: &AuthConfig, redirect_to: &str) -> String {
+    match (redirect_to.starts_with('/'), &config.frontend_url) {
+        (true, Some(front)) => format!("{}{redirect_to}", front.trim_end_matches('/')),
+        _ => redirect_to.to_owned(),
+    }
+}
+
 /// The magic link for a raw token, from `links.magic_link_url` or `public_url`.
 pub fn magic_link(config: &AuthConfig, token: &str) -> Option<String> {
     link(&config.links.magic_link_url, config, "/auth/magic-link/confirm", token)
@@ -177,6 +235,32 @@ mod tests {
         ] {
             assert!(validate_redirect(&c, bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn oauth_redirects_take_any_safe_path_or_an_allowed_origin() {
+        let mut c = config();
+        c.frontend_url = Some("https://front.test".into());
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "/%2F%2Fevil.test",
+            "https://evil.test/x",
+            "javascript:alert(1)",
+            "x",
+        ] {
+            let e = validate_oauth_redirect(&c, bad).unwrap_err();
+            assert!(e.is("invalid_redirect"), "{bad:?}");
+        }
+        assert_eq!(validate_oauth_redirect(&c, "/anything?x=1").unwrap(), "/anything?x=1");
+        assert_eq!(
+            validate_oauth_redirect(&c, "https://app.test/a").unwrap(),
+            "https://app.test/a"
+        );
+        assert_eq!(
+            validate_oauth_redirect(&c, "https://front.test/b").unwrap(),
+            "https://front.test/b"
+        );
     }
 
     #[test]

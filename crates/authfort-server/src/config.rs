@@ -209,7 +209,10 @@ impl ServerConfig {
 
     /// The known key paths (`bind`, `cookie`, `cookie.samesite`, …), read off the defaults.
     pub fn schema() -> KeySchema {
-        KeySchema::of(&ServerConfig::default())
+        KeySchema::of(&ServerConfig::default()).with_map(
+            "oauth.providers",
+            &authfort_core::oauth::GenericProviderConfig::default(),
+        )
     }
 }
 
@@ -375,6 +378,32 @@ mod tests {
         assert_eq!(loaded.config.log, "info");
         assert_eq!(loaded.config.log_format, LogFormat::Text);
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn oauth_providers_come_from_the_environment_by_name() {
+        let loaded = load_env(&[
+            ("AUTHFORT_PUBLIC_URL", "https://auth.example.com"),
+            (
+                "AUTHFORT_OAUTH__PROVIDERS__ACME__DISCOVERY_URL",
+                "http://127.0.0.1:9/.well-known/openid-configuration",
+            ),
+            ("AUTHFORT_OAUTH__PROVIDERS__ACME__CLIENT_ID", "123456"),
+            ("AUTHFORT_OAUTH__PROVIDERS__ACME__CLIENT_SECRET", "s3cret"),
+            ("AUTHFORT_OAUTH__GITHUB__CLIENT_ID", "Iv1.abc"),
+        ])
+        .unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let acme = &loaded.config.auth.oauth.providers["acme"];
+        assert_eq!(acme.client_id, "123456");
+        assert_eq!(acme.client_secret.as_ref().unwrap().expose(), "s3cret");
+        assert_eq!(acme.discovery_ttl_seconds, 3600);
+        assert_eq!(loaded.config.auth.oauth.github.client_id.as_deref(), Some("Iv1.abc"));
+
+        let err = load_env(&[("AUTHFORT_OAUTH__PROVIDERS__ACME__CLIENT_ID", "x")]).unwrap_err();
+        assert!(err.to_string().contains("oauth.providers.acme.authorize_url"), "{err}");
+        let loaded = load_env(&[("AUTHFORT_OAUTH__PROVIDERS__ACME__CLIENT_IDD", "x")]);
+        assert!(loaded.is_err() || !loaded.unwrap().warnings.is_empty());
     }
 
     #[test]
@@ -544,6 +573,15 @@ mod tests {
             "the example shows the defaults"
         );
         for (path, kind) in schema.iter() {
+            if path.contains('*') {
+                // Named entries (oauth.providers.NAME): documented by an example entry.
+                let leaf = path.rsplit('.').next().unwrap();
+                assert!(
+                    leaf == "*" || EXAMPLE_TOML.contains(&format!("{leaf} = ")),
+                    "missing {path}"
+                );
+                continue;
+            }
             let leaf = path.rsplit('.').next().unwrap();
             let var = key_paths::path_to_env_var(ENV_PREFIX, path);
             match kind {

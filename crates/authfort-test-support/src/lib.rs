@@ -7,6 +7,8 @@
 //! server is unreachable the test fails, never skips: set `AUTHFORT_TEST_SKIP_POSTGRES=1`
 //! to skip PostgreSQL on a machine without it (refused when `CI=true`).
 
+pub mod github;
+pub mod oidc;
 pub mod pwned_range;
 pub mod redis;
 pub mod smtp_sink;

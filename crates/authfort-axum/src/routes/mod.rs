@@ -9,6 +9,7 @@ pub(crate) mod logout;
 pub(crate) mod magic_link;
 pub(crate) mod me;
 pub(crate) mod mfa;
+pub(crate) mod oauth;
 pub(crate) mod otp;
 pub(crate) mod password;
 pub(crate) mod refresh;

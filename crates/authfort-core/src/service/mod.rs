@@ -14,6 +14,7 @@ pub(crate) mod magic_link;
 pub(crate) mod mail;
 pub(crate) mod mfa;
 pub(crate) mod mfa_login;
+pub(crate) mod oauth;
 pub(crate) mod password;
 pub(crate) mod refresh;
 pub(crate) mod session;

@@ -374,6 +374,133 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<KeyRotation>;
     /// Deletes retired keys whose expiry has passed. Never deletes the current key.
     async fn delete_expired_signing_keys(&self, now: OffsetDateTime) -> StoreResult<u64>;
+
+    // --- OAuth --------------------------------------------------------------------------
+    /// Stores a started OAuth sign-in (and deletes rows that expired before its start).
+    async fn create_oauth_state(&self, state: &OAuthState) -> StoreResult<()>;
+    /// Consumes the unused row with this state hash *and* browser-binding hash, with one
+    /// conditional write (of racing callbacks exactly one gets the row). Expiry and provider
+    /// are left to the caller, so they can be told apart; the row is spent either way.
+    async fn consume_oauth_state(
+        &self,
+        state_hash: &str,
+        binding_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OAuthState>>;
+    /// Finds or creates the account of a provider identity, in one transaction (see
+    /// [`OAuthResolution`]). `Conflict` when a concurrent sign-in created the same user or
+    /// link first: retry once.
+    async fn resolve_oauth_account(&self, r: &ResolveOAuth) -> StoreResult<OAuthResolution>;
+    /// The stored provider tokens of a user's link to `provider`: (access, refresh).
+    async fn provider_tokens(
+        &self,
+        user_id: Uuid,
+        provider: &str,
+    ) -> StoreResult<Option<(Option<String>, Option<String>)>>;
+}
+
+/// A started OAuth sign-in.
+#[derive(Clone)]
+pub struct OAuthState {
+    /// Row id.
+    pub id: Uuid,
+    /// SHA-256 hex of the `state` sent to the provider.
+    pub state_hash: String,
+    /// SHA-256 hex of the value of the browser's state cookie.
+    pub binding_hash: String,
+    /// Provider name.
+    pub provider: String,
+    /// The PKCE code verifier (never sent anywhere but the provider's token endpoint).
+    pub pkce_verifier: String,
+    /// The OpenID Connect nonce.
+    pub nonce: String,
+    /// Validated `redirect_to`.
+    pub redirect_to: Option<String>,
+    /// `popup` or none.
+    pub mode: Option<String>,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Start.
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for OAuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthState")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("redirect_to", &self.redirect_to)
+            .field("mode", &self.mode)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A provider identity to resolve to an account.
+#[derive(Clone)]
+pub struct ResolveOAuth {
+    /// Provider name.
+    pub provider: String,
+    /// The provider's id of the user.
+    pub provider_account_id: String,
+    /// Canonical email from the provider.
+    pub email: String,
+    /// Whether the provider asserts the email is verified.
+    pub email_verified: bool,
+    /// Sanitised display name from the provider.
+    pub name: Option<String>,
+    /// Avatar URL from the provider.
+    pub avatar_url: Option<String>,
+    /// Provider access token (stored on the link).
+    pub access_token: Option<String>,
+    /// Provider refresh token (stored on the link).
+    pub refresh_token: Option<String>,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// Id for a user created by this sign-in.
+    pub new_user_id: Uuid,
+}
+
+impl std::fmt::Debug for ResolveOAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolveOAuth")
+            .field("provider", &self.provider)
+            .field("provider_account_id", &self.provider_account_id)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of [`Store::resolve_oauth_account`]. Nothing is written unless `Resolved`.
+#[derive(Debug, Clone)]
+pub enum OAuthResolution {
+    /// The linked user is gone (deleted).
+    Gone,
+    /// The user is banned.
+    Banned,
+    /// An account with this email exists, and the provider does not assert the email is
+    /// verified: no link (no silent takeover).
+    EmailNotVerified,
+    /// Signed in as this user.
+    Resolved(Box<OAuthResolved>),
+}
+
+/// What a resolved provider sign-in did.
+#[derive(Debug, Clone)]
+pub struct OAuthResolved {
+    /// The user, as stored afterwards.
+    pub user: User,
+    /// The user was created by this sign-in.
+    pub created: bool,
+    /// The identity was linked to an existing user by email.
+    pub linked: bool,
+    /// `email_verified` flipped from false to true.
+    pub verified_now: bool,
+    /// Sessions revoked because they predate the first proof of the address.
+    pub sessions_revoked: u64,
+    /// A password set before the address was proven was cleared.
+    pub password_cleared: bool,
 }
 
 /// The outcome of [`Store::count_mfa_attempt`].

@@ -287,6 +287,37 @@ impl From<OutboxRow> for OutboxMessage {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(crate) struct OAuthStateRow {
+    id: Uuid,
+    state_hash: String,
+    binding_hash: String,
+    provider: String,
+    pkce_verifier: String,
+    nonce: String,
+    redirect_to: Option<String>,
+    mode: Option<String>,
+    expires_at: Ts,
+    created_at: Ts,
+}
+
+impl From<OAuthStateRow> for crate::store::OAuthState {
+    fn from(r: OAuthStateRow) -> crate::store::OAuthState {
+        crate::store::OAuthState {
+            id: r.id,
+            state_hash: r.state_hash,
+            binding_hash: r.binding_hash,
+            provider: r.provider,
+            pkce_verifier: r.pkce_verifier,
+            nonce: r.nonce,
+            redirect_to: r.redirect_to,
+            mode: r.mode,
+            expires_at: r.expires_at.into(),
+            created_at: r.created_at.into(),
+        }
+    }
+}
+
 /// Implements [`super::Store`] for a backend type that has a `pool: sqlx::Pool<$db>` field,
 /// a `begin_write()` method and a `run_migrations()` method.
 macro_rules! impl_sql_store {
@@ -1499,6 +1530,238 @@ macro_rules! impl_sql_store {
                 .await?
                 .rows_affected())
             }
+
+            async fn create_oauth_state(&self, st: &$crate::store::OAuthState) -> $crate::store::StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM authfort_oauth_states WHERE expires_at <= $1")
+                    .bind(Ts(st.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO authfort_oauth_states (id, state_hash, binding_hash, provider, pkce_verifier, nonce, \
+                     redirect_to, mode, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(st.id)
+                .bind(&st.state_hash)
+                .bind(&st.binding_hash)
+                .bind(&st.provider)
+                .bind(&st.pkce_verifier)
+                .bind(&st.nonce)
+                .bind(&st.redirect_to)
+                .bind(&st.mode)
+                .bind(Ts(st.expires_at))
+                .bind(Ts(st.created_at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn consume_oauth_state(
+                &self,
+                state_hash: &str,
+                binding_hash: &str,
+                now: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<Option<$crate::store::OAuthState>> {
+                // The single conditional write: of N concurrent callbacks exactly one sees the row.
+                let row: Option<OAuthStateRow> = sqlx::query_as(
+                    "UPDATE authfort_oauth_states SET consumed_at = $1 \
+                     WHERE state_hash = $2 AND binding_hash = $3 AND consumed_at IS NULL \
+                     RETURNING id, state_hash, binding_hash, provider, pkce_verifier, nonce, redirect_to, mode, \
+                     expires_at, created_at",
+                )
+                .bind(Ts(now))
+                .bind(state_hash)
+                .bind(binding_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn resolve_oauth_account(
+                &self,
+                r: &$crate::store::ResolveOAuth,
+            ) -> $crate::store::StoreResult<$crate::store::OAuthResolution> {
+                use $crate::store::{OAuthResolution, OAuthResolved};
+                let mut tx = self.begin_write().await?;
+                let linked: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT user_id FROM authfort_accounts WHERE provider = $1 AND provider_account_id = $2",
+                )
+                .bind(&r.provider)
+                .bind(&r.provider_account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let refuse = |outcome| Ok::<_, $crate::store::StoreError>(outcome);
+                let (mut user, created, linked_now) = match linked {
+                    Some(user_id) => {
+                        let user = match lock_user_in(&mut tx, user_id).await? {
+                            None => return refuse(OAuthResolution::Gone),
+                            Some(u) if u.is_deleted => return refuse(OAuthResolution::Gone),
+                            Some(u) if u.banned => return refuse(OAuthResolution::Banned),
+                            Some(u) => u,
+                        };
+                        // The newest provider tokens replace the old ones (refresh may become null).
+                        sqlx::query(
+                            "UPDATE authfort_accounts SET access_token = $1, refresh_token = $2 \
+                             WHERE provider = $3 AND provider_account_id = $4",
+                        )
+                        .bind(&r.access_token)
+                        .bind(&r.refresh_token)
+                        .bind(&r.provider)
+                        .bind(&r.provider_account_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        (user, false, false)
+                    }
+                    None => {
+                        let lock = format!(
+                            "UPDATE authfort_users SET updated_at = updated_at WHERE email = $1 RETURNING {USER_COLUMNS}"
+                        );
+                        let existing: Option<$crate::model::User> = sqlx::query_as::<_, UserRow>(&lock)
+                            .bind(&r.email)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(Into::into);
+                        let (user, created) = match existing {
+                            Some(u) if u.is_deleted => return refuse(OAuthResolution::Gone),
+                            Some(u) if u.banned => return refuse(OAuthResolution::Banned),
+                            // Linking by email only on the provider's word that it verified it.
+                            Some(_) if !r.email_verified => return refuse(OAuthResolution::EmailNotVerified),
+                            Some(u) => (u, false),
+                            None => {
+                                let u = $crate::model::User {
+                                    id: r.new_user_id,
+                                    email: r.email.clone(),
+                                    email_verified: r.email_verified,
+                                    name: r.name.clone(),
+                                    avatar_url: r.avatar_url.clone(),
+                                    phone: None,
+                                    password_hash: None,
+                                    token_version: 0,
+                                    banned: false,
+                                    is_deleted: false,
+                                    deleted_at: None,
+                                    created_at: r.now,
+                                    updated_at: r.now,
+                                };
+                                sqlx::query(
+                                    "INSERT INTO authfort_users (id, email, email_verified, name, avatar_url, \
+                                     token_version, banned, is_deleted, created_at, updated_at) \
+                                     VALUES ($1, $2, $3, $4, $5, 0, FALSE, FALSE, $6, $6)",
+                                )
+                                .bind(u.id)
+                                .bind(&u.email)
+                                .bind(u.email_verified)
+                                .bind(&u.name)
+                                .bind(&u.avatar_url)
+                                .bind(Ts(r.now))
+                                .execute(&mut *tx)
+                                .await?;
+                                (u, true)
+                            }
+                        };
+                        sqlx::query(
+                            "INSERT INTO authfort_accounts (id, user_id, provider, provider_account_id, access_token, \
+                             refresh_token, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(uuid::Uuid::new_v4())
+                        .bind(user.id)
+                        .bind(&r.provider)
+                        .bind(&r.provider_account_id)
+                        .bind(&r.access_token)
+                        .bind(&r.refresh_token)
+                        .bind(Ts(r.now))
+                        .execute(&mut *tx)
+                        .await?;
+                        let linked_now = !created;
+                        (user, created, linked_now)
+                    }
+                };
+                let mut verified_now = false;
+                let mut sessions_revoked = 0;
+                let mut password_cleared = false;
+                if r.email_verified && !user.email_verified && user.email == r.email {
+                    verified_now = true;
+                    if linked_now {
+                        // A verified provider email is the first proof of this address: the
+                        // same clean-up as a first magic link.
+                        (sessions_revoked, password_cleared) = claim_unverified_in(&mut tx, &mut user, r.now).await?;
+                    } else {
+                        sqlx::query("UPDATE authfort_users SET email_verified = TRUE, updated_at = $1 WHERE id = $2")
+                            .bind(Ts(r.now))
+                            .bind(user.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        user.email_verified = true;
+                    }
+                }
+                if !created && (user.name.is_none() && r.name.is_some() || user.avatar_url.is_none() && r.avatar_url.is_some()) {
+                    // Fill only what is empty; existing values are never overwritten.
+                    sqlx::query(
+                        "UPDATE authfort_users SET name = COALESCE(name, $1), avatar_url = COALESCE(avatar_url, $2) \
+                         WHERE id = $3",
+                    )
+                    .bind(&r.name)
+                    .bind(&r.avatar_url)
+                    .bind(user.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    user.name = user.name.or_else(|| r.name.clone());
+                    user.avatar_url = user.avatar_url.or_else(|| r.avatar_url.clone());
+                }
+                tx.commit().await?;
+                Ok(OAuthResolution::Resolved(Box::new(OAuthResolved {
+                    user,
+                    created,
+                    linked: linked_now,
+                    verified_now,
+                    sessions_revoked,
+                    password_cleared,
+                })))
+            }
+
+            async fn provider_tokens(
+                &self,
+                user_id: uuid::Uuid,
+                provider: &str,
+            ) -> $crate::store::StoreResult<Option<(Option<String>, Option<String>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT access_token, refresh_token FROM authfort_accounts WHERE user_id = $1 AND provider = $2",
+                )
+                .bind(user_id)
+                .bind(provider)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+        }
+
+        /// The first proof of an unverified address: revokes every session, clears a password
+        /// set before the proof, bumps the token version and marks the address verified.
+        /// Returns (tokens revoked, password cleared).
+        async fn claim_unverified_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            user: &mut $crate::model::User,
+            now: time::OffsetDateTime,
+        ) -> $crate::store::StoreResult<(u64, bool)> {
+            let sessions_revoked = revoke_user_sessions_in(tx, user.id, now).await?;
+            let password_cleared = user.password_hash.is_some();
+            let bump = password_cleared || sessions_revoked > 0;
+            sqlx::query(
+                "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
+                 token_version = token_version + $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(if bump { 1_i64 } else { 0 })
+            .bind(Ts(now))
+            .bind(user.id)
+            .execute(&mut **tx)
+            .await?;
+            user.email_verified = true;
+            user.password_hash = None;
+            if bump {
+                user.token_version += 1;
+            }
+            user.updated_at = now;
+            Ok((sessions_revoked, password_cleared))
         }
 
         /// Inserts a session and its first refresh token.
@@ -1596,24 +1859,7 @@ macro_rules! impl_sql_store {
             if verified_now {
                 // First proof of the address: whatever was attached to the account before it
                 // was proven (sessions, a password) may belong to someone else.
-                sessions_revoked = revoke_user_sessions_in(tx, user.id, a.now).await?;
-                password_cleared = user.password_hash.is_some();
-                let bump = password_cleared || sessions_revoked > 0;
-                sqlx::query(
-                    "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
-                     token_version = token_version + $1, updated_at = $2 WHERE id = $3",
-                )
-                .bind(if bump { 1_i64 } else { 0 })
-                .bind(Ts(a.now))
-                .bind(user.id)
-                .execute(&mut **tx)
-                .await?;
-                user.email_verified = true;
-                user.password_hash = None;
-                if bump {
-                    user.token_version += 1;
-                }
-                user.updated_at = a.now;
+                (sessions_revoked, password_cleared) = claim_unverified_in(tx, &mut user, a.now).await?;
             }
             let mut session = a.session.clone();
             session.user_id = user.id;

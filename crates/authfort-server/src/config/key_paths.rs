@@ -30,6 +30,8 @@ pub enum KeyKind {
 #[derive(Debug, Clone, Default)]
 pub struct KeySchema {
     keys: BTreeMap<String, KeyKind>,
+    /// Tables of named entries (see [`KeySchema::with_map`]).
+    maps: Vec<String>,
 }
 
 impl KeySchema {
@@ -69,14 +71,47 @@ impl KeySchema {
         }
     }
 
+    /// Adds a table of named entries (`oauth.providers.NAME.*`), each shaped like `entry`:
+    /// known as `<map>.*.<key>`, and any name matches the `*`.
+    ///
+    /// # Panics
+    /// If `entry` does not serialise to a JSON object (a programming error).
+    pub fn with_map<T: Serialize>(mut self, map: &str, entry: &T) -> KeySchema {
+        let json = serde_json::to_value(entry).expect("configuration defaults serialise to JSON");
+        let Json::Object(fields) = json else {
+            panic!("map entries must serialise to an object");
+        };
+        let wildcard = format!("{map}.*");
+        self.collect(&wildcard, &fields);
+        self.keys.insert(wildcard, KeyKind::Table);
+        self.maps.push(map.to_owned());
+        self
+    }
+
+    /// `path` with a map entry's name replaced by `*` (`oauth.providers.acme.client_id` →
+    /// `oauth.providers.*.client_id`).
+    fn generic(&self, path: &str) -> Option<String> {
+        self.maps.iter().find_map(|m| {
+            let rest = path.strip_prefix(m.as_str())?.strip_prefix('.')?;
+            let (_, tail) = rest.split_once('.').map_or((rest, None), |(n, t)| (n, Some(t)));
+            Some(match tail {
+                Some(t) => format!("{m}.*.{t}"),
+                None => format!("{m}.*"),
+            })
+        })
+    }
+
     /// The kind of `path`, or `None` for an unknown key.
     pub fn kind(&self, path: &str) -> Option<KeyKind> {
-        self.keys.get(path).copied()
+        self.keys
+            .get(path)
+            .copied()
+            .or_else(|| self.generic(path).and_then(|g| self.keys.get(&g).copied()))
     }
 
     /// Whether `path` names a key or a table of keys.
     pub fn is_known(&self, path: &str) -> bool {
-        self.keys.contains_key(path)
+        self.kind(path).is_some()
     }
 
     /// Every known path with its kind, sorted.

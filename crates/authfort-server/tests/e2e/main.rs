@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod helpers;
+mod oauth;
 mod postgres;
 mod python_verifier;
 mod rate_limit;
