@@ -10,15 +10,15 @@ use authfort_verifier::Amr;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::crypto::{hmac_sha256_hex, otp_code, random_token, sha256_hex};
+use crate::crypto::{hmac_sha256_hex, otp_code};
 use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{EmailOtpRequested, Event, SecretToken};
-use crate::model::{ClientInfo, EmailOtp, Session};
+use crate::model::{ClientInfo, EmailOtp};
 use crate::service::login::SignIn;
 use crate::service::mail::Carried;
 use crate::service::signup::field;
-use crate::store::{NewRefreshToken, RedeemEmailOtp, RedeemOutcome};
+use crate::store::RedeemEmailOtp;
 use crate::validation;
 use crate::AuthFort;
 
@@ -117,9 +117,7 @@ impl AuthFort {
             return Err(invalid_otp());
         }
         let now = self.inner.clock.now();
-        let session_id = Uuid::new_v4();
-        let raw_refresh = random_token();
-        let expires_at = self.refresh_expiry(now);
+        let pending = self.pending_session(client, Amr::EmailOtp, now);
         let redeem = RedeemEmailOtp {
             code_hmac: Self::otp_hmac(key, &email, code),
             email,
@@ -127,37 +125,13 @@ impl AuthFort {
             max_attempts: EmailOtp::MAX_ATTEMPTS,
             allow_signup: self.inner.config.allow_passwordless_signup,
             new_user_id: Uuid::new_v4(),
-            session: Session {
-                id: session_id,
-                user_id: Uuid::nil(),
-                created_at: now,
-                ip_address: client.ip_address.clone(),
-                user_agent: client.user_agent.clone(),
-                amr: vec![Amr::EmailOtp],
-                expires_at,
-                revoked_at: None,
-            },
-            refresh: NewRefreshToken {
-                id: session_id,
-                user_id: Uuid::nil(),
-                session_id,
-                token_hash: sha256_hex(&raw_refresh),
-                expires_at,
-                created_at: now,
-            },
+            session: pending.session,
+            refresh: pending.refresh,
         };
-        let (redeemed, sign_in) = match self.inner.store.redeem_email_otp(&redeem).await? {
-            RedeemOutcome::Invalid => return Err(invalid_otp()),
-            RedeemOutcome::Banned => return Err(AuthError::user_banned()),
-            RedeemOutcome::SignedIn(r) => {
-                let response = self.respond(&r.user, &r.session, raw_refresh, now).await?;
-                (r, SignIn::Authenticated(response))
-            }
-            RedeemOutcome::MfaRequired(r) => {
-                let challenge = self.mfa_challenge(&r.user, Amr::EmailOtp).await?;
-                (r, SignIn::MfaRequired(challenge))
-            }
-        };
+        let outcome = self.inner.store.redeem_email_otp(&redeem).await?;
+        let (redeemed, sign_in) = self
+            .finish_proof(outcome, pending.raw_refresh, Amr::EmailOtp, now, invalid_otp)
+            .await?;
         let signed_in = matches!(sign_in, SignIn::Authenticated(_));
         self.emit(self.proof_events(&redeemed, "email_otp", Event::EmailOtpLogin, client, signed_in));
         Ok(sign_in)

@@ -14,11 +14,11 @@ use crate::delivery::MailKind;
 use crate::error::{AuthError, AuthResult, RejectKind};
 use crate::events::{Event, MagicLinkRequested, SecretToken};
 use crate::links;
-use crate::model::{ClientInfo, Session, VerificationToken};
+use crate::model::{ClientInfo, VerificationToken};
 use crate::service::login::SignIn;
 use crate::service::mail::Carried;
 use crate::service::signup::field;
-use crate::store::{NewRefreshToken, RedeemMagicLink, RedeemOutcome};
+use crate::store::RedeemMagicLink;
 use crate::validation;
 use crate::AuthFort;
 
@@ -31,6 +31,14 @@ pub struct MagicLinkSignIn {
     pub sign_in: SignIn,
     /// The validated redirect carried with the link, if any.
     pub redirect_to: Option<String>,
+}
+
+fn invalid_magic_link() -> AuthError {
+    AuthError::rejected(
+        RejectKind::BadRequest,
+        "invalid_magic_link",
+        "Invalid or expired magic link",
+    )
 }
 
 impl AuthFort {
@@ -119,56 +127,23 @@ impl AuthFort {
     /// # Errors
     /// 400 `invalid_magic_link` (unknown, used, expired, or the user is gone), 403 `user_banned`.
     pub async fn verify_magic_link(&self, token: &str, client: &ClientInfo) -> AuthResult<MagicLinkSignIn> {
-        let invalid = || {
-            AuthError::rejected(
-                RejectKind::BadRequest,
-                "invalid_magic_link",
-                "Invalid or expired magic link",
-            )
-        };
         if token.is_empty() || token.len() > 512 {
-            return Err(invalid());
+            return Err(invalid_magic_link());
         }
         let now = self.inner.clock.now();
-        let session_id = Uuid::new_v4();
-        let raw_refresh = random_token();
-        let expires_at = self.refresh_expiry(now);
+        let pending = self.pending_session(client, Amr::EmailLink, now);
         let redeem = RedeemMagicLink {
             token_hash: sha256_hex(token),
             now,
             allow_signup: self.inner.config.allow_passwordless_signup,
             new_user_id: Uuid::new_v4(),
-            session: Session {
-                id: session_id,
-                user_id: Uuid::nil(),
-                created_at: now,
-                ip_address: client.ip_address.clone(),
-                user_agent: client.user_agent.clone(),
-                amr: vec![Amr::EmailLink],
-                expires_at,
-                revoked_at: None,
-            },
-            refresh: NewRefreshToken {
-                id: session_id,
-                user_id: Uuid::nil(),
-                session_id,
-                token_hash: sha256_hex(&raw_refresh),
-                expires_at,
-                created_at: now,
-            },
+            session: pending.session,
+            refresh: pending.refresh,
         };
-        let (redeemed, sign_in) = match self.inner.store.redeem_magic_link(&redeem).await? {
-            RedeemOutcome::Invalid => return Err(invalid()),
-            RedeemOutcome::Banned => return Err(AuthError::user_banned()),
-            RedeemOutcome::SignedIn(r) => {
-                let response = self.respond(&r.user, &r.session, raw_refresh, now).await?;
-                (r, SignIn::Authenticated(response))
-            }
-            RedeemOutcome::MfaRequired(r) => {
-                let challenge = self.mfa_challenge(&r.user, Amr::EmailLink).await?;
-                (r, SignIn::MfaRequired(challenge))
-            }
-        };
+        let outcome = self.inner.store.redeem_magic_link(&redeem).await?;
+        let (redeemed, sign_in) = self
+            .finish_proof(outcome, pending.raw_refresh, Amr::EmailLink, now, invalid_magic_link)
+            .await?;
         let signed_in = matches!(sign_in, SignIn::Authenticated(_));
         self.emit(self.proof_events(&redeemed, "magic_link", Event::MagicLinkLogin, client, signed_in));
         Ok(MagicLinkSignIn {
