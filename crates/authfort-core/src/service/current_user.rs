@@ -44,12 +44,12 @@ impl AuthFort {
         let claims = self.inner.keys.verify(access_token, false).await?;
         let gone = || AuthError::user_gone("User no longer exists");
         let id = Uuid::parse_str(&claims.sub).map_err(|_| gone())?;
-        let user = self
+        let (user, roles) = self
             .inner
             .store
-            .user_by_id(id)
+            .user_with_roles(id)
             .await?
-            .filter(|u| !u.is_deleted)
+            .filter(|(u, _)| !u.is_deleted)
             .ok_or_else(gone)?;
         if user.banned {
             return Err(AuthError::user_banned());
@@ -61,7 +61,6 @@ impl AuthFort {
                 "Token has been invalidated",
             ));
         }
-        let roles = self.inner.store.roles(user.id).await?;
         let session_id = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok());
         Ok(CurrentUser {
             user,

@@ -172,6 +172,15 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     /// The user's roles, oldest first.
     async fn roles(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
+    /// A user (soft-deleted rows included) and its roles, oldest first, in one read: the
+    /// per-request path of every authenticated call. The default asks twice.
+    async fn user_with_roles(&self, id: Uuid) -> StoreResult<Option<(User, Vec<String>)>> {
+        let Some(user) = self.user_by_id(id).await? else {
+            return Ok(None);
+        };
+        let roles = self.roles(id).await?;
+        Ok(Some((user, roles)))
+    }
     /// Providers linked to the user (`email`, `google`, …).
     async fn providers(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
     /// Adds a role (idempotent); bumps the token version when `bump`. False if no such user.

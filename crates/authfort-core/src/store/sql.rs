@@ -9,6 +9,14 @@ use crate::model::{EmailOtp, OutboxMessage, RefreshToken, Session, SigningKey, U
 pub(crate) const USER_COLUMNS: &str = "id, email, email_verified, name, avatar_url, phone, password_hash, \
      token_version, banned, is_deleted, deleted_at, created_at, updated_at";
 
+/// A user row with its roles as a JSON array (`user_with_roles`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRolesRow {
+    #[sqlx(flatten)]
+    pub(crate) user: UserRow,
+    pub(crate) roles: String,
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: Uuid,
@@ -386,6 +394,31 @@ macro_rules! impl_sql_store {
                 let sql = format!("SELECT {USER_COLUMNS} FROM authfort_users WHERE id = $1");
                 let row: Option<UserRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
                 Ok(row.map(Into::into))
+            }
+
+            async fn user_with_roles(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<($crate::model::User, Vec<String>)>> {
+                // One statement: the roles come back as a JSON array beside the user's columns.
+                let roles = match $backend {
+                    $crate::store::Backend::Sqlite => {
+                        "(SELECT json_group_array(role) FROM (SELECT role FROM authfort_user_roles \
+                         WHERE user_id = $1 ORDER BY created_at, role))"
+                    }
+                    $crate::store::Backend::Postgres => {
+                        "(SELECT COALESCE(json_agg(role ORDER BY created_at, role), '[]'::json)::text \
+                         FROM authfort_user_roles WHERE user_id = $1)"
+                    }
+                };
+                let sql = format!("SELECT {USER_COLUMNS}, {roles} AS roles FROM authfort_users WHERE id = $1");
+                let row: Option<UserRolesRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.map(|r| {
+                    let roles: Vec<String> = serde_json::from_str(&r.roles)
+                        .map_err(|e| $crate::store::StoreError::Backend(format!("roles column: {e}")))?;
+                    Ok((r.user.into(), roles))
+                })
+                .transpose()
             }
 
             async fn user_by_email(&self, email: &str) -> $crate::store::StoreResult<Option<$crate::model::User>> {
@@ -1824,10 +1857,12 @@ macro_rules! impl_sql_store {
                 Some(u) if u.banned => return Ok(RedeemOutcome::Banned),
                 Some(u) => (u, false),
                 None if user_id.is_none() && a.allow_signup => {
+                    // Created proven: the secret just proved the address, and a brand-new
+                    // account has no sessions, password, links or MFA to clean up or check.
                     let u = $crate::model::User {
                         id: a.new_user_id,
                         email: email.to_owned(),
-                        email_verified: false,
+                        email_verified: true,
                         name: None,
                         avatar_url: None,
                         phone: None,
@@ -1841,7 +1876,7 @@ macro_rules! impl_sql_store {
                     };
                     sqlx::query(
                         "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
-                         created_at, updated_at) VALUES ($1, $2, FALSE, 0, FALSE, FALSE, $3, $3)",
+                         created_at, updated_at) VALUES ($1, $2, TRUE, 0, FALSE, FALSE, $3, $3)",
                     )
                     .bind(u.id)
                     .bind(&u.email)
@@ -1853,10 +1888,10 @@ macro_rules! impl_sql_store {
                 None => return Ok(RedeemOutcome::Invalid),
             };
             let mut user = user;
-            let verified_now = !user.email_verified;
+            let verified_now = created || !user.email_verified;
             let mut sessions_revoked = 0;
             let mut password_cleared = false;
-            if verified_now {
+            if verified_now && !created {
                 // First proof of the address: whatever was attached to the account before it
                 // was proven (sessions, a password) may belong to someone else.
                 (sessions_revoked, password_cleared) = claim_unverified_in(tx, &mut user, a.now).await?;
@@ -1865,11 +1900,14 @@ macro_rules! impl_sql_store {
             session.user_id = user.id;
             let mut refresh = a.refresh.clone();
             refresh.user_id = user.id;
-            let mfa_enabled: Option<bool> =
+            let mfa_enabled: Option<bool> = if created {
+                None
+            } else {
                 sqlx::query_scalar("SELECT enabled FROM authfort_user_mfa WHERE user_id = $1")
                     .bind(user.id)
                     .fetch_optional(&mut **tx)
-                    .await?;
+                    .await?
+            };
             let mfa_required = mfa_enabled == Some(true);
             if !mfa_required {
                 insert_session_in(tx, &session, &refresh).await?;

@@ -49,6 +49,9 @@ impl SqliteStore {
                 Some(Duration::from_secs(1800))
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each checkout: on SQLite it is a round trip to the connection's
+            // worker thread per query, for a connection that cannot go stale.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(SqliteStore { pool })

@@ -132,6 +132,33 @@ async fn bump_token_version_increments_by_exactly_one(backend: Backend) {
     assert_eq!(stored.updated_at, T0 + Duration::minutes(1));
 }
 
+async fn user_with_roles_reads_the_user_and_its_roles_in_order_in_one_call(backend: Backend) {
+    // Arrange
+    let db = TestDb::new(backend).await;
+    let alice = insert_user(db.store.as_ref(), "alice@example.com", T0).await;
+    let bob = insert_user(db.store.as_ref(), "bob@example.com", T0).await;
+    db.store.add_role(alice.id, "zeta", false, T0).await.unwrap();
+    db.store
+        .add_role(alice.id, "alpha", false, T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    db.store.add_role(bob.id, "admin", false, T0).await.unwrap();
+
+    // Act
+    let (user, roles) = db.store.user_with_roles(alice.id).await.unwrap().unwrap();
+    let none = db.store.user_with_roles(Uuid::new_v4()).await.unwrap();
+    let carol = insert_user(db.store.as_ref(), "carol@example.com", T0).await;
+    let (_, no_roles) = db.store.user_with_roles(carol.id).await.unwrap().unwrap();
+
+    // Assert: the same as the two separate reads.
+    let by_id = db.store.user_by_id(alice.id).await.unwrap().unwrap();
+    assert_eq!(format!("{user:?}"), format!("{by_id:?}"));
+    assert_eq!(roles, vec!["zeta", "alpha"]);
+    assert_eq!(roles, db.store.roles(alice.id).await.unwrap());
+    assert!(none.is_none());
+    assert!(no_roles.is_empty());
+}
+
 on_both_backends!(
     adding_a_role_twice_without_bump_keeps_one_copy_and_the_version,
     adding_a_role_with_bump_increments_the_token_version_once_per_call,
@@ -140,4 +167,5 @@ on_both_backends!(
     roles_are_listed_oldest_first,
     roles_of_one_user_do_not_leak_to_another,
     bump_token_version_increments_by_exactly_one,
+    user_with_roles_reads_the_user_and_its_roles_in_order_in_one_call,
 );
