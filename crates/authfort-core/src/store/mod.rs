@@ -387,6 +387,9 @@ pub trait Store: Send + Sync + 'static {
         binding_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OAuthState>>;
+    /// Deletes OAuth sign-ins that expired or were consumed at or before `before`
+    /// (abandoned flows nobody came back from, and spent ones). Returns how many.
+    async fn delete_expired_oauth_states(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Finds or creates the account of a provider identity, in one transaction (see
     /// [`OAuthResolution`]). `Conflict` when a concurrent sign-in created the same user or
     /// link first: retry once.

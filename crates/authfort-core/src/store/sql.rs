@@ -1557,6 +1557,17 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn delete_expired_oauth_states(
+                &self,
+                before: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM authfort_oauth_states WHERE expires_at <= $1 OR consumed_at <= $1")
+                    .bind(Ts(before))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
             async fn consume_oauth_state(
                 &self,
                 state_hash: &str,
