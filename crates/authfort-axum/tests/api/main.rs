@@ -18,6 +18,7 @@ mod me;
 mod mfa;
 mod oauth;
 mod oauth_browser;
+mod oauth_claim;
 mod oauth_github;
 mod otp;
 mod passwords;

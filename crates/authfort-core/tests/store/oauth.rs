@@ -1,7 +1,7 @@
 //! OAuth sign-in states: single use, and the purge `authfort cleanup` runs (expired or
 //! consumed rows go, pending ones stay).
 
-use authfort_core::store::OAuthState;
+use authfort_core::store::{Claimed, OAuthResolution, OAuthState, ResolveOAuth, Store};
 use authfort_test_support::{on_both_backends, Backend, TestDb};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -91,4 +91,72 @@ async fn purge_deletes_expired_and_consumed_states_and_keeps_pending_ones(backen
     assert_eq!(rows(&db, &pending).await, 0);
 }
 
-on_both_backends!(purge_deletes_expired_and_consumed_states_and_keeps_pending_ones);
+fn identity(provider: &str, sub: &str, email: &str, verified: bool, now: OffsetDateTime) -> ResolveOAuth {
+    ResolveOAuth {
+        provider: provider.into(),
+        provider_account_id: sub.into(),
+        email: email.into(),
+        email_verified: verified,
+        name: None,
+        avatar_url: None,
+        access_token: Some(format!("{provider}-access")),
+        refresh_token: None,
+        now,
+        new_user_id: Uuid::new_v4(),
+    }
+}
+
+async fn resolve(store: &dyn Store, r: &ResolveOAuth) -> authfort_core::store::OAuthResolved {
+    match store.resolve_oauth_account(r).await.unwrap() {
+        OAuthResolution::Resolved(r) => *r,
+        other => panic!("not resolved: {other:?}"),
+    }
+}
+
+async fn a_verified_identity_proving_the_address_unlinks_the_ones_linked_before(backend: Backend) {
+    // Arrange: an unverified provider email created the account (someone's identity linked
+    // while the address was unverified).
+    let db = TestDb::new(backend).await;
+    let first = resolve(&*db.store, &identity("evil", "e-1", "claim@example.com", false, T0)).await;
+    assert!(first.created && !first.user.email_verified);
+
+    // Act: another provider that verified the address signs in with it.
+    let proof = resolve(
+        &*db.store,
+        &identity("good", "g-1", "claim@example.com", true, T0 + Duration::minutes(1)),
+    )
+    .await;
+
+    // Assert: linked and verified; the earlier identity is gone, the proving one stays.
+    assert_eq!(proof.user.id, first.user.id);
+    assert!(proof.linked && proof.verified_now && proof.user.email_verified);
+    assert_eq!(
+        proof.claimed,
+        Claimed {
+            sessions_revoked: 0,
+            password_cleared: false,
+            identities_unlinked: vec!["evil".into()],
+        }
+    );
+    assert_eq!(proof.user.token_version, first.user.token_version + 1);
+    assert_eq!(db.store.provider_tokens(first.user.id, "evil").await.unwrap(), None);
+    assert!(db.store.provider_tokens(first.user.id, "good").await.unwrap().is_some());
+    // The unlinked identity is a stranger now: its unverified email is not linked again.
+    let again = db
+        .store
+        .resolve_oauth_account(&identity(
+            "evil",
+            "e-1",
+            "claim@example.com",
+            false,
+            T0 + Duration::minutes(2),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(again, OAuthResolution::EmailNotVerified), "{again:?}");
+}
+
+on_both_backends!(
+    purge_deletes_expired_and_consumed_states_and_keeps_pending_ones,
+    a_verified_identity_proving_the_address_unlinks_the_ones_linked_before,
+);
