@@ -20,6 +20,7 @@ mod oauth;
 mod oauth_browser;
 mod oauth_claim;
 mod oauth_github;
+mod oauth_google;
 mod otp;
 mod passwords;
 mod rate_limit;
