@@ -11,7 +11,8 @@ import { chromium } from "playwright-core";
 const BIN = process.env.AUTHFORT_BIN ?? resolve(import.meta.dirname, "../../target/debug/authfort");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-function freePort() {
+/** A free loopback TCP port. */
+export function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.on("error", fail);
@@ -33,10 +34,13 @@ export async function until(what, fn, ms = 30_000, log = () => "") {
   }
 }
 
-/** Starts `authfort serve` (cookie mode, cheap hashing) and Chromium. Call `stop()` after. */
-export async function start(extraEnv = {}) {
+/**
+ * Starts `authfort serve` (cookie mode, cheap hashing) and Chromium. Call `stop()` after.
+ * `options.port` picks the server's port (for configuration that must know it in advance).
+ */
+export async function start(extraEnv = {}, options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "authfort-browser-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const base = `http://127.0.0.1:${port}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AUTHFORT_")));
   let stderr = "";
@@ -56,19 +60,27 @@ export async function start(extraEnv = {}) {
   });
   server.stderr.on("data", (d) => (stderr += d));
   const log = () => stderr;
-  await until("the server", async () => (await fetch(base + "/healthz")).ok, 30_000, log);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  let browser;
+  try {
+    await until("the server", async () => (await fetch(base + "/healthz")).ok, 30_000, log);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  } catch (e) {
+    // A server that never answered (or a browser that did not start) must not outlive us.
+    server.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const post = (path, body, headers = {}) =>
     fetch(base + path, {
       method: "POST",

@@ -326,11 +326,17 @@ class AuthClientImpl implements AuthClient {
           this.adopt(data).then((user) => resolve({ status: 'authenticated', user }), reject);
         }
       };
+      // The popup posts its result and then closes itself, so its message can still be on
+      // the way when `closed` turns true: a closed popup gets one more tick before giving up.
+      let closedSeen = false;
       const poll = setInterval(() => {
-        if (popup.closed) {
-          finish();
-          reject(new AuthClientError('The OAuth popup was closed', 'popup_closed', 0));
+        if (!popup.closed) return;
+        if (!closedSeen) {
+          closedSeen = true;
+          return;
         }
+        finish();
+        reject(new AuthClientError('The OAuth popup was closed', 'popup_closed', 0));
       }, 500);
       window.addEventListener('message', onMessage);
     });

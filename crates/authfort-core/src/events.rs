@@ -264,6 +264,8 @@ pub struct UnverifiedAccountClaimed {
     pub sessions_revoked: u64,
     /// Whether a password set before the proof was removed.
     pub password_cleared: bool,
+    /// Providers whose identities, linked while the address was unverified, were unlinked.
+    pub identities_unlinked: Vec<String>,
 }
 
 /// `user_updated`.

@@ -42,8 +42,8 @@ pub enum Command {
     /// List or revoke a user's sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
-    /// Delete expired sessions, retired signing keys past their expiry, spent one-time tokens
-    /// and old sent mail; print the counts.
+    /// Delete expired sessions, retired signing keys past their expiry, spent one-time tokens,
+    /// old sent mail and expired or finished OAuth sign-in states; print the counts.
     Cleanup(ConfigArgs),
 }
 

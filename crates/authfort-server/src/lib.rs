@@ -16,7 +16,7 @@
 //!                                       administer users (see `authfort user --help`)
 //! authfort sessions list|revoke-all EMAIL
 //!                                       a user's sessions
-//! authfort cleanup [--config PATH]      delete expired sessions, keys and one-time tokens
+//! authfort cleanup [--config PATH]      delete expired sessions, keys, one-time tokens, OAuth states
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -305,7 +305,8 @@ pub async fn sessions(command: SessionsCommand) -> anyhow::Result<()> {
 
 /// Runs `authfort cleanup`: expired sessions (revoked refresh tokens are kept until their
 /// session expires, so reuse is still detected), retired signing keys past expiry, used or
-/// expired one-time tokens, and delivered or dropped mail older than a day.
+/// expired one-time tokens, delivered or dropped mail older than a day, and expired or used
+/// OAuth sign-in states.
 ///
 /// # Errors
 /// If the database cannot be opened or written.
@@ -314,6 +315,7 @@ pub async fn cleanup(args: &ConfigArgs) -> anyhow::Result<()> {
     let sessions = auth.cleanup_expired_sessions().await.map_err(describe)?;
     let keys = auth.cleanup_expired_keys().await.map_err(describe)?;
     let (tokens, mail) = auth.cleanup_expired_tokens().await.map_err(describe)?;
+    let oauth_states = auth.cleanup_expired_oauth_states().await.map_err(describe)?;
     println!("deleted {}", plural(sessions, "expired session", "expired sessions"));
     println!(
         "deleted {}",
@@ -324,6 +326,10 @@ pub async fn cleanup(args: &ConfigArgs) -> anyhow::Result<()> {
         plural(tokens, "spent one-time token", "spent one-time tokens")
     );
     println!("deleted {}", plural(mail, "old mail message", "old mail messages"));
+    println!(
+        "deleted {}",
+        plural(oauth_states, "spent OAuth sign-in state", "spent OAuth sign-in states")
+    );
     Ok(())
 }
 

@@ -8,6 +8,8 @@
 //     registers the account and finishes the login + consent interaction (303 to the resume URL);
 //   GET /interaction/:uid/abort?error=..&error_description=..
 //     ends the interaction with an error (the provider redirects to the client with it).
+// A browser lands on GET /interaction/:uid: a plain sign-in form (sub, email) that submits to
+// the login endpoint above, for the tests that drive a real browser through the provider.
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -43,9 +45,31 @@ const provider = new Provider(issuer, {
 // Plain http on loopback: the provider must not insist on TLS for its cookies.
 provider.proxy = true;
 
+const escape = (v) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The provider's sign-in page: sub and email, then Continue (login + consent at once). */
+async function loginForm(req, res, uid) {
+  try {
+    await provider.interactionDetails(req, res);
+  } catch (e) {
+    res.statusCode = 400;
+    return res.end(String(e));
+  }
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Test provider sign-in</title></head><body>
+<form method="get" action="/interaction/${escape(uid)}/login">
+<label>Subject <input name="sub" required></label>
+<label>Email <input name="email" type="email" required></label>
+<input type="hidden" name="email_verified" value="true">
+<button type="submit">Continue</button>
+</form></body></html>`);
+}
+
 const callback = provider.callback();
 server.on('request', async (req, res) => {
   const url = new URL(req.url, issuer);
+  const form = url.pathname.match(/^\/interaction\/([^/]+)$/);
+  if (form && req.method === 'GET') return loginForm(req, res, form[1]);
   const m = url.pathname.match(/^\/interaction\/([^/]+)\/(login|abort)$/);
   if (!m) return callback(req, res);
   try {

@@ -8,6 +8,7 @@
 //! to skip PostgreSQL on a machine without it (refused when `CI=true`).
 
 pub mod github;
+pub mod google;
 pub mod oidc;
 pub mod pwned_range;
 pub mod redis;

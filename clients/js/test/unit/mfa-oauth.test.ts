@@ -192,7 +192,7 @@ describe('signInWithProvider', () => {
     await expect(auth.signInWithProvider('google', { mode: 'popup' })).rejects.toMatchObject({ code: 'popup_blocked', statusCode: 0 });
   });
 
-  it('popup closed by the user → popup_closed (polled every 500 ms)', async () => {
+  it('popup closed by the user → popup_closed (polled every 500 ms, one tick of grace)', async () => {
     vi.useFakeTimers();
     const { auth } = setup();
     const popup = fakePopup();
@@ -201,9 +201,22 @@ describe('signInWithProvider', () => {
     const settled = vi.fn();
     result.catch(settled);
     popup.closed = true;
-    await vi.advanceTimersByTimeAsync(499);
+    await vi.advanceTimersByTimeAsync(999);
     expect(settled).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(1);
     await expect(result).rejects.toMatchObject({ code: 'popup_closed' });
+  });
+
+  it('a message arriving just after the popup closed itself still signs in', async () => {
+    vi.useFakeTimers();
+    const { auth } = setup();
+    const popup = fakePopup();
+    vi.spyOn(window, 'open').mockReturnValue(popup as unknown as Window);
+    const result = auth.signInWithProvider('google', { mode: 'popup' });
+    // The popup page posts, then closes; the poll sees it closed before the message lands.
+    popup.closed = true;
+    await vi.advanceTimersByTimeAsync(500);
+    window.dispatchEvent(new MessageEvent('message', { data: challenge }));
+    await expect(result).resolves.toEqual({ status: 'mfa_required' });
   });
 });

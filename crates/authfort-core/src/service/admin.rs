@@ -178,6 +178,19 @@ impl AuthFort {
             .await?)
     }
 
+    /// Deletes OAuth sign-in states that expired or were used (abandoned and finished
+    /// flows). Returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable` if the database fails.
+    pub async fn cleanup_expired_oauth_states(&self) -> AuthResult<u64> {
+        Ok(self
+            .inner
+            .store
+            .delete_expired_oauth_states(self.inner.clock.now())
+            .await?)
+    }
+
     /// Deletes sessions whose newest refresh token has expired (revoked tokens are kept
     /// until then, so reuse is still detected). Returns how many sessions.
     ///

@@ -107,10 +107,11 @@ impl AuthFort {
         if redeemed.verified_now {
             events.push(Event::EmailVerified(user_email()));
         }
-        if redeemed.sessions_revoked > 0 || redeemed.password_cleared {
-            tracing::warn!(user_id = %user.id, sessions = redeemed.sessions_revoked, password_cleared = redeemed.password_cleared,
-                "first proof of an unverified address: earlier credentials revoked");
-            if redeemed.sessions_revoked > 0 {
+        let claimed = &redeemed.claimed;
+        if claimed.any() {
+            tracing::warn!(user_id = %user.id, sessions = claimed.sessions_revoked, password_cleared = claimed.password_cleared,
+                identities_unlinked = ?claimed.identities_unlinked, "first proof of an unverified address: earlier credentials revoked");
+            if claimed.sessions_revoked > 0 {
                 events.push(Event::SessionRevoked(SessionRevoked {
                     timestamp: now,
                     user_id: user.id,
@@ -121,8 +122,9 @@ impl AuthFort {
             events.push(Event::UnverifiedAccountClaimed(UnverifiedAccountClaimed {
                 timestamp: now,
                 user_id: user.id,
-                sessions_revoked: redeemed.sessions_revoked,
-                password_cleared: redeemed.password_cleared,
+                sessions_revoked: claimed.sessions_revoked,
+                password_cleared: claimed.password_cleared,
+                identities_unlinked: claimed.identities_unlinked.clone(),
             }));
         }
         if !signed_in {

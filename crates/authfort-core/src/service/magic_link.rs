@@ -120,7 +120,8 @@ impl AuthFort {
     /// for a user with MFA enabled, spends the link and answers the MFA challenge (completing
     /// it gives `amr: ["email_link", "mfa"]`): a magic link never bypasses MFA.
     /// Single use even under concurrency; proves the address (`email_verified = true`), and on
-    /// the first proof revokes earlier sessions and clears a password set before it (see
+    /// the first proof revokes earlier sessions, clears a password set before it and unlinks
+    /// provider identities linked while the address was unverified (see
     /// `unverified_account_claimed`). With passwordless signup on, a link for an address
     /// without an account creates it.
     ///

@@ -355,10 +355,11 @@ impl AuthFort {
                 email: user.email.clone(),
             }));
         }
-        if r.sessions_revoked > 0 || r.password_cleared {
-            tracing::warn!(user_id = %user.id, sessions = r.sessions_revoked, password_cleared = r.password_cleared,
-                "first proof of an unverified address (OAuth link): earlier credentials revoked");
-            if r.sessions_revoked > 0 {
+        let claimed = &r.claimed;
+        if claimed.any() {
+            tracing::warn!(user_id = %user.id, sessions = claimed.sessions_revoked, password_cleared = claimed.password_cleared,
+                identities_unlinked = ?claimed.identities_unlinked, "first proof of an unverified address (OAuth link): earlier credentials revoked");
+            if claimed.sessions_revoked > 0 {
                 events.push(Event::SessionRevoked(SessionRevoked {
                     timestamp: now,
                     user_id: user.id,
@@ -369,8 +370,9 @@ impl AuthFort {
             events.push(Event::UnverifiedAccountClaimed(UnverifiedAccountClaimed {
                 timestamp: now,
                 user_id: user.id,
-                sessions_revoked: r.sessions_revoked,
-                password_cleared: r.password_cleared,
+                sessions_revoked: claimed.sessions_revoked,
+                password_cleared: claimed.password_cleared,
+                identities_unlinked: claimed.identities_unlinked.clone(),
             }));
         }
         events

@@ -396,6 +396,9 @@ pub trait Store: Send + Sync + 'static {
         binding_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<OAuthState>>;
+    /// Deletes OAuth sign-ins that expired or were consumed at or before `before`
+    /// (abandoned flows nobody came back from, and spent ones). Returns how many.
+    async fn delete_expired_oauth_states(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Finds or creates the account of a provider identity, in one transaction (see
     /// [`OAuthResolution`]). `Conflict` when a concurrent sign-in created the same user or
     /// link first: retry once.
@@ -506,10 +509,29 @@ pub struct OAuthResolved {
     pub linked: bool,
     /// `email_verified` flipped from false to true.
     pub verified_now: bool,
-    /// Sessions revoked because they predate the first proof of the address.
+    /// What the first proof of the address took away (see [`Claimed`]).
+    pub claimed: Claimed,
+}
+
+/// What the first proof of an unverified address removed from the account: everything
+/// attached before the proof may belong to whoever registered the address (security.md
+/// §2.12.3, the pre-account-takeover defence).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    /// Refresh tokens revoked (sessions that predate the proof).
     pub sessions_revoked: u64,
     /// A password set before the address was proven was cleared.
     pub password_cleared: bool,
+    /// Providers whose identities, linked while the address was unverified, were unlinked
+    /// (sorted; one entry per identity).
+    pub identities_unlinked: Vec<String>,
+}
+
+impl Claimed {
+    /// True when the proof removed anything.
+    pub fn any(&self) -> bool {
+        self.sessions_revoked > 0 || self.password_cleared || !self.identities_unlinked.is_empty()
+    }
 }
 
 /// The outcome of [`Store::count_mfa_attempt`].
@@ -619,10 +641,8 @@ pub struct Redeemed {
     pub created: bool,
     /// `email_verified` flipped from false to true.
     pub verified_now: bool,
-    /// Sessions revoked because they predate the first proof of the address.
-    pub sessions_revoked: u64,
-    /// A password set before the address was proven was cleared.
-    pub password_cleared: bool,
+    /// What the first proof of the address took away (see [`Claimed`]).
+    pub claimed: Claimed,
     /// The redirect carried with the token.
     pub redirect_to: Option<String>,
 }

@@ -1590,6 +1590,17 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn delete_expired_oauth_states(
+                &self,
+                before: time::OffsetDateTime,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM authfort_oauth_states WHERE expires_at <= $1 OR consumed_at <= $1")
+                    .bind(Ts(before))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
             async fn consume_oauth_state(
                 &self,
                 state_hash: &str,
@@ -1644,7 +1655,7 @@ macro_rules! impl_sql_store {
                         .bind(&r.provider_account_id)
                         .execute(&mut *tx)
                         .await?;
-                        (user, false, false)
+                        (user, false, None)
                     }
                     None => {
                         let lock = format!(
@@ -1693,11 +1704,12 @@ macro_rules! impl_sql_store {
                                 (u, true)
                             }
                         };
+                        let account_id = uuid::Uuid::new_v4();
                         sqlx::query(
                             "INSERT INTO authfort_accounts (id, user_id, provider, provider_account_id, access_token, \
                              refresh_token, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                         )
-                        .bind(uuid::Uuid::new_v4())
+                        .bind(account_id)
                         .bind(user.id)
                         .bind(&r.provider)
                         .bind(&r.provider_account_id)
@@ -1706,19 +1718,18 @@ macro_rules! impl_sql_store {
                         .bind(Ts(r.now))
                         .execute(&mut *tx)
                         .await?;
-                        let linked_now = !created;
+                        let linked_now = (!created).then_some(account_id);
                         (user, created, linked_now)
                     }
                 };
                 let mut verified_now = false;
-                let mut sessions_revoked = 0;
-                let mut password_cleared = false;
+                let mut claimed = $crate::store::Claimed::default();
                 if r.email_verified && !user.email_verified && user.email == r.email {
                     verified_now = true;
-                    if linked_now {
+                    if linked_now.is_some() {
                         // A verified provider email is the first proof of this address: the
-                        // same clean-up as a first magic link.
-                        (sessions_revoked, password_cleared) = claim_unverified_in(&mut tx, &mut user, r.now).await?;
+                        // same clean-up as a first magic link (the proving identity stays).
+                        claimed = claim_unverified_in(&mut tx, &mut user, linked_now, r.now).await?;
                     } else {
                         sqlx::query("UPDATE authfort_users SET email_verified = TRUE, updated_at = $1 WHERE id = $2")
                             .bind(Ts(r.now))
@@ -1746,10 +1757,9 @@ macro_rules! impl_sql_store {
                 Ok(OAuthResolution::Resolved(Box::new(OAuthResolved {
                     user,
                     created,
-                    linked: linked_now,
+                    linked: linked_now.is_some(),
                     verified_now,
-                    sessions_revoked,
-                    password_cleared,
+                    claimed,
                 })))
             }
 
@@ -1769,16 +1779,27 @@ macro_rules! impl_sql_store {
         }
 
         /// The first proof of an unverified address: revokes every session, clears a password
-        /// set before the proof, bumps the token version and marks the address verified.
-        /// Returns (tokens revoked, password cleared).
+        /// set before the proof, unlinks the provider identities attached while it was
+        /// unverified (all but `keep`, the identity doing the proving, if any; the local
+        /// `email` row stays), bumps the token version and marks the address verified.
         async fn claim_unverified_in(
             tx: &mut sqlx::Transaction<'_, $db>,
             user: &mut $crate::model::User,
+            keep: Option<uuid::Uuid>,
             now: time::OffsetDateTime,
-        ) -> $crate::store::StoreResult<(u64, bool)> {
+        ) -> $crate::store::StoreResult<$crate::store::Claimed> {
             let sessions_revoked = revoke_user_sessions_in(tx, user.id, now).await?;
             let password_cleared = user.password_hash.is_some();
-            let bump = password_cleared || sessions_revoked > 0;
+            let mut identities_unlinked: Vec<String> = sqlx::query_scalar(
+                "DELETE FROM authfort_accounts WHERE user_id = $1 AND provider <> 'email' AND id <> $2 \
+                 RETURNING provider",
+            )
+            .bind(user.id)
+            .bind(keep.unwrap_or_else(uuid::Uuid::nil))
+            .fetch_all(&mut **tx)
+            .await?;
+            identities_unlinked.sort();
+            let bump = password_cleared || sessions_revoked > 0 || !identities_unlinked.is_empty();
             sqlx::query(
                 "UPDATE authfort_users SET email_verified = TRUE, password_hash = NULL, \
                  token_version = token_version + $1, updated_at = $2 WHERE id = $3",
@@ -1794,7 +1815,11 @@ macro_rules! impl_sql_store {
                 user.token_version += 1;
             }
             user.updated_at = now;
-            Ok((sessions_revoked, password_cleared))
+            Ok($crate::store::Claimed {
+                sessions_revoked,
+                password_cleared,
+                identities_unlinked,
+            })
         }
 
         /// Inserts a session and its first refresh token.
@@ -1889,12 +1914,11 @@ macro_rules! impl_sql_store {
             };
             let mut user = user;
             let verified_now = created || !user.email_verified;
-            let mut sessions_revoked = 0;
-            let mut password_cleared = false;
+            let mut claimed = $crate::store::Claimed::default();
             if verified_now && !created {
                 // First proof of the address: whatever was attached to the account before it
-                // was proven (sessions, a password) may belong to someone else.
-                (sessions_revoked, password_cleared) = claim_unverified_in(tx, &mut user, a.now).await?;
+                // was proven (sessions, a password, provider identities) may belong to someone else.
+                claimed = claim_unverified_in(tx, &mut user, None, a.now).await?;
             }
             let mut session = a.session.clone();
             session.user_id = user.id;
@@ -1917,8 +1941,7 @@ macro_rules! impl_sql_store {
                 session,
                 created,
                 verified_now,
-                sessions_revoked,
-                password_cleared,
+                claimed,
                 redirect_to: None,
             });
             Ok(if mfa_required {

@@ -7,6 +7,7 @@ mod bans;
 mod concurrency;
 mod email_flows;
 mod mfa;
+mod oauth;
 mod rate_limit_redis;
 mod roles;
 mod rotation;

@@ -4,6 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
+use authfort_test_support::github::{self, GitHubStandIn, GitHubUser};
+use authfort_test_support::oidc::APP_URL;
 use authfort_test_support::{skip_postgres, Backend, TempDir, TestDb};
 use serde_json::{json, Value};
 
@@ -13,7 +15,8 @@ const PASSWORD: &str = "correct horse battery";
 
 /// What `authfort cleanup` prints when there is nothing to delete.
 const NOTHING_CLEANED: &str = "deleted 0 expired sessions\ndeleted 0 expired signing keys\n\
-                               deleted 0 spent one-time tokens\ndeleted 0 old mail messages\n";
+                               deleted 0 spent one-time tokens\ndeleted 0 old mail messages\n\
+                               deleted 0 spent OAuth sign-in states\n";
 
 /// The `authfort` binary pointed at one database.
 struct Admin {
@@ -591,7 +594,8 @@ async fn cleanup_deletes_expired_sessions_keys_and_tokens_and_prints_counts() {
     assert_eq!(
         out,
         "deleted 1 expired session\ndeleted 1 expired signing key\n\
-         deleted 1 spent one-time token\ndeleted 0 old mail messages\n"
+         deleted 1 spent one-time token\ndeleted 0 old mail messages\n\
+         deleted 0 spent OAuth sign-in states\n"
     );
     assert!(admin.sessions("short@example.com").is_empty());
     let kept = admin.sessions("long@example.com");
@@ -605,6 +609,60 @@ async fn cleanup_deletes_expired_sessions_keys_and_tokens_and_prints_counts() {
     let jwks = server.jwks().await;
     assert_eq!(jwks.keys.len(), 2, "the current key and the next one");
     assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some(kid.trim()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_deletes_finished_oauth_sign_ins_and_keeps_pending_ones() {
+    // Arrange: GitHub (a loopback stand-in) configured by environment; one sign-in finished,
+    // one started and never finished.
+    let gh = GitHubStandIn::start().await;
+    gh.login_as(GitHubUser {
+        id: 4242,
+        login: "octo".into(),
+        name: None,
+        email: None,
+        emails: vec![("octo@example.com".into(), true, true)],
+        emails_status: 200,
+    });
+    let mut admin = Admin::sqlite().with_env("AUTHFORT_PUBLIC_URL", APP_URL);
+    for (k, v) in [
+        ("CLIENT_ID", github::CLIENT_ID.to_owned()),
+        ("CLIENT_SECRET", github::CLIENT_SECRET.to_owned()),
+        ("AUTHORIZE_URL", format!("{}/login/oauth/authorize", gh.base)),
+        ("TOKEN_URL", format!("{}/login/oauth/access_token", gh.base)),
+        ("USERINFO_URL", format!("{}/user", gh.base)),
+        ("EMAILS_URL", format!("{}/user/emails", gh.base)),
+    ] {
+        admin = admin.with_env(&format!("AUTHFORT_OAUTH__GITHUB__{k}"), &v);
+    }
+    let server = TestServer::start(&admin.dir.0, &admin.server_env()).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let authorize = server.url("/auth/oauth/github/authorize");
+    let pending = browser.get(&authorize).send().await.unwrap();
+    assert_eq!(pending.status(), 302, "{}", server.process.output());
+    let started = browser.get(&authorize).send().await.unwrap();
+    let at_github = browser.get(location(&started)).send().await.unwrap();
+    assert_eq!(at_github.status(), 302);
+    let callback = location(&at_github).replacen(APP_URL, &server.base_url, 1);
+    let finished = browser.get(&callback).send().await.unwrap();
+    assert_eq!(finished.status(), 200, "{}", server.process.output());
+
+    // Act
+    let out = admin.ok(&["cleanup"]);
+
+    // Assert: the finished one is purged, the pending one is kept (nothing left to purge).
+    assert_eq!(
+        out,
+        "deleted 0 expired sessions\ndeleted 0 expired signing keys\n\
+         deleted 0 spent one-time tokens\ndeleted 0 old mail messages\n\
+         deleted 1 spent OAuth sign-in state\n"
+    );
+    assert_eq!(admin.ok(&["cleanup"]), NOTHING_CLEANED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
