@@ -88,9 +88,9 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Plan {
             warmup: Duration::from_secs(1),
-            latency_window: Duration::from_secs(5),
-            throughput_window: Duration::from_secs(10),
-            verify_tokens: (10_000, 45_000),
+            latency_window: Duration::from_secs(4),
+            throughput_window: Duration::from_secs(8),
+            verify_tokens: (8_000, 40_000),
         }
     };
 
