@@ -87,14 +87,17 @@ impl Report {
             .filter(|r| which(r.system))
             .flat_map(|r| {
                 r.runs.iter().filter(|m| !m.outcome.clean()).map(move |m| {
+                    let what = if m.outcome.requests == 0 {
+                        "no answer inside the window".to_owned()
+                    } else {
+                        format!("{} non-2xx, {} errors", m.outcome.non_2xx, m.outcome.errors)
+                    };
                     format!(
-                        "{} on {}: {} c={} ({} non-2xx, {} errors)",
+                        "{} on {}: {} c={} ({what})",
                         r.system.label(),
                         r.db.label(),
                         m.flow.label(),
-                        m.concurrency,
-                        m.outcome.non_2xx,
-                        m.outcome.errors
+                        m.concurrency
                     )
                 })
             })

@@ -54,19 +54,12 @@ impl BetterAuth {
     }
 
     async fn mint(&self, args: &[&str]) -> anyhow::Result<()> {
-        let out = Command::new("node")
-            .current_dir(&self.dir)
+        let mut cmd = Command::new("node");
+        cmd.current_dir(&self.dir)
             .envs(self.env.iter().map(|(k, v)| (*k, v)))
             .arg("mint.mjs")
-            .args(args)
-            .output()
-            .await?;
-        anyhow::ensure!(
-            out.status.success(),
-            "mint.mjs {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
+            .args(args);
+        super::run_script(cmd, &format!("mint.mjs {args:?}")).await
     }
 
     /// One magic-link token per address, through `auth.api.signInMagicLink`.

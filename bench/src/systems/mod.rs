@@ -212,3 +212,14 @@ where
         .try_collect()
         .await
 }
+
+/// Runs a peer's mint script (built command) to completion, failing with its stderr.
+pub async fn run_script(mut cmd: tokio::process::Command, what: &str) -> anyhow::Result<()> {
+    let out = cmd.output().await.with_context(|| format!("cannot run {what}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

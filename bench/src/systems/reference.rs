@@ -68,19 +68,12 @@ impl Reference {
     }
 
     async fn mint(&self, args: &[&str]) -> anyhow::Result<()> {
-        let out = Command::new(&self.python)
-            .current_dir(&self.app_dir)
+        let mut cmd = Command::new(&self.python);
+        cmd.current_dir(&self.app_dir)
             .env("REF_DB", &self.db_url)
             .arg("mint.py")
-            .args(args)
-            .output()
-            .await?;
-        anyhow::ensure!(
-            out.status.success(),
-            "mint.py {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
+            .args(args);
+        super::run_script(cmd, &format!("mint.py {args:?}")).await
     }
 
     /// One magic-link token per address, through `AuthFort.create_magic_link_token`.
