@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use rsa::pkcs8::EncodePrivateKey as _;
 
 /// Floors measured.
@@ -35,7 +35,7 @@ pub fn measure(window: Duration, argon2_params: (u32, u32, u32)) -> anyhow::Resu
     let input = std::sync::Arc::new(vec![b'x'; 560]);
     let rs256_per_s = parallel(threads, window, move || {
         let rng = SystemRandom::new();
-        let mut sig = vec![0u8; pair.public().modulus_len()];
+        let mut sig = vec![0u8; pair.public_modulus_len()];
         pair.sign(&RSA_PKCS1_SHA256, &rng, &input, &mut sig).expect("sign");
     });
     let (m, t, p) = argon2_params;

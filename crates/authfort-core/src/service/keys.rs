@@ -9,8 +9,9 @@ use authfort_verifier::{AccessClaims, JwkSet, Verifier, VerifyError, VerifyOptio
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+// AWS-LC signs RSA-2048 2-2.5x faster than ring on x86-64; signing is most of a token's cost.
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use rsa::pkcs8::DecodePrivateKey;
 use time::{Duration, OffsetDateTime};
 
@@ -118,7 +119,7 @@ impl KeyRing {
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(AuthError::internal)?)
         );
         let pair = &state.current.pair;
-        let mut signature = vec![0u8; pair.public().modulus_len()];
+        let mut signature = vec![0u8; pair.public_modulus_len()];
         pair.sign(&RSA_PKCS1_SHA256, &self.rng, signing_input.as_bytes(), &mut signature)
             .map_err(|_| AuthError::Internal("RSA signing failed".into()))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
