@@ -66,7 +66,9 @@ impl AuthFort {
             RedeemOutcome::Invalid => Err(invalid()),
             RedeemOutcome::Banned => Err(AuthError::user_banned()),
             RedeemOutcome::SignedIn(r) => {
-                let response = self.respond(&r.user, &r.session, raw_refresh, now).await?;
+                let response = self
+                    .respond_with(&r.user, &r.session, raw_refresh, now, r.roles.clone(), r.mfa_enabled)
+                    .await?;
                 Ok((r, SignIn::Authenticated(response)))
             }
             RedeemOutcome::MfaRequired(r) => {

@@ -46,7 +46,6 @@ impl AuthFort {
         if let Some(access) = access_token {
             self.cross_check(&row, access).await?;
         }
-        let user = self.live_user_for_refresh(row.user_id).await?;
         let raw = random_token();
         let new = NewRefreshToken {
             id: Uuid::new_v4(),
@@ -56,22 +55,22 @@ impl AuthFort {
             expires_at: self.refresh_expiry(now),
             created_at: now,
         };
-        if !store.rotate_refresh_token(row.id, &new, now).await? {
-            // Someone else changed the row or the user between our read and our write.
+        // The rotation checks the user is live (not banned, not deleted) in its one
+        // conditional write, and reads back what the new access token needs.
+        let Some(rotated) = store.rotate_refresh_token(row.id, &new, now).await? else {
+            // Say why: replayed (someone else rotated it since our read), the user is
+            // banned or gone, or it expired.
             let row = store.refresh_token_by_hash(&row.token_hash).await?.unwrap_or(row);
             if row.revoked {
                 return Err(self.reuse_detected(&row).await);
             }
             self.live_user_for_refresh(row.user_id).await?;
             return Err(AuthError::refresh("refresh_token_expired"));
-        }
-        let session = store
-            .session(row.session_id)
-            .await?
-            .ok_or_else(|| AuthError::Internal("refresh token without session".into()))?;
-        // Re-read: the version or roles may have changed since the first read.
-        let user = store.user_by_id(user.id).await?.unwrap_or(user);
-        let response = self.respond(&user, &session, raw, now).await?;
+        };
+        let user = rotated.user;
+        let response = self
+            .respond_with(&user, &rotated.session, raw, now, rotated.roles, rotated.mfa_enabled)
+            .await?;
         self.emit(vec![Event::TokenRefreshed(TokenRefreshed {
             timestamp: now,
             user_id: user.id,

@@ -56,6 +56,21 @@ impl AuthFort {
     ) -> AuthResult<AuthResponse> {
         let roles = self.inner.store.roles(user.id).await?;
         let mfa_enabled = self.mfa_enabled(user.id).await?;
+        self.respond_with(user, session, refresh_token, now, roles, mfa_enabled)
+            .await
+    }
+
+    /// [`AuthFort::respond`] with the roles and MFA state already read (in the transaction
+    /// that started or rotated the session).
+    pub(crate) async fn respond_with(
+        &self,
+        user: &User,
+        session: &Session,
+        refresh_token: String,
+        now: OffsetDateTime,
+        roles: Vec<String>,
+        mfa_enabled: bool,
+    ) -> AuthResult<AuthResponse> {
         let ttl = self.inner.config.access_token_ttl_seconds;
         let iat = now.unix_timestamp();
         let claims = AccessClaims {

@@ -210,9 +210,14 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
     /// Rotation, as one conditional write: revokes `old_id` only if it is unrevoked, unexpired
     /// and its user is neither banned nor deleted, then inserts `new` in the same session and
-    /// extends the session's expiry. False (nothing written) if the condition failed.
-    async fn rotate_refresh_token(&self, old_id: Uuid, new: &NewRefreshToken, now: OffsetDateTime)
-        -> StoreResult<bool>;
+    /// extends the session's expiry. Returns, read in the same transaction, what the new access
+    /// token needs; `None` (nothing written) if the condition failed.
+    async fn rotate_refresh_token(
+        &self,
+        old_id: Uuid,
+        new: &NewRefreshToken,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Rotated>>;
     /// Revokes one token if it is not yet revoked. True if this call revoked it.
     async fn revoke_refresh_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
     /// Revokes every token of a session and marks it revoked. Returns tokens newly revoked.
@@ -630,6 +635,19 @@ pub struct PasswordWrite {
     pub now: OffsetDateTime,
 }
 
+/// A rotated refresh token's session, with its user as the new access token describes them.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The session, its expiry extended.
+    pub session: Session,
+    /// The user (neither banned nor deleted: the rotation checked it).
+    pub user: User,
+    /// The user's roles, oldest grant first.
+    pub roles: Vec<String>,
+    /// The user has MFA enabled.
+    pub mfa_enabled: bool,
+}
+
 /// What a redeemed magic link did.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
@@ -645,6 +663,10 @@ pub struct Redeemed {
     pub claimed: Claimed,
     /// The redirect carried with the token.
     pub redirect_to: Option<String>,
+    /// The user's roles, read in the redeem's transaction.
+    pub roles: Vec<String>,
+    /// The user has MFA enabled (then no session was started).
+    pub mfa_enabled: bool,
 }
 
 /// The outcome of [`Store::redeem_magic_link`].

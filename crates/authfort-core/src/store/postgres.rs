@@ -48,6 +48,11 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Writes share the one pool: PostgreSQL's row locks serialise only what conflicts.
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }

@@ -17,6 +17,62 @@ pub(crate) struct UserRolesRow {
     pub(crate) roles: String,
 }
 
+/// A user's roles (a JSON array) and whether MFA is on, read in one statement.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    pub(crate) roles: String,
+    pub(crate) mfa_enabled: Option<bool>,
+}
+
+/// A user row with its roles and MFA state (what an access token describes).
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserAccessRow {
+    #[sqlx(flatten)]
+    pub(crate) user: UserRow,
+    #[sqlx(flatten)]
+    pub(crate) access: AccessRow,
+}
+
+/// A scalar subquery giving the roles of user `$1` as a JSON array of strings, oldest grant
+/// first: one statement instead of a second round trip for the roles.
+pub(crate) fn roles_json_sql(backend: super::Backend) -> &'static str {
+    match backend {
+        super::Backend::Sqlite => {
+            "(SELECT json_group_array(role) FROM (SELECT role FROM authfort_user_roles \
+             WHERE user_id = $1 ORDER BY created_at, role))"
+        }
+        super::Backend::Postgres => {
+            "(SELECT COALESCE(json_agg(role ORDER BY created_at, role), '[]'::json)::text \
+             FROM authfort_user_roles WHERE user_id = $1)"
+        }
+    }
+}
+
+/// Parses what [`roles_json_sql`] gives.
+pub(crate) fn parse_roles(json: &str) -> super::StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| super::StoreError::Backend(format!("roles column: {e}")))
+}
+
+/// The roles and MFA state of user `$1` (columns `roles`, `mfa_enabled`).
+pub(crate) fn access_sql(backend: super::Backend) -> String {
+    format!("SELECT {}", access_columns(backend))
+}
+
+/// User `$1` with its roles and MFA state, in one statement.
+pub(crate) fn user_access_sql(backend: super::Backend) -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, {} FROM authfort_users WHERE id = $1",
+        access_columns(backend)
+    )
+}
+
+fn access_columns(backend: super::Backend) -> String {
+    format!(
+        "{} AS roles, (SELECT enabled FROM authfort_user_mfa WHERE user_id = $1) AS mfa_enabled",
+        roles_json_sql(backend)
+    )
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: Uuid,
@@ -326,8 +382,9 @@ impl From<OAuthStateRow> for crate::store::OAuthState {
     }
 }
 
-/// Implements [`super::Store`] for a backend type that has a `pool: sqlx::Pool<$db>` field,
-/// a `begin_write()` method and a `run_migrations()` method.
+/// Implements [`super::Store`] for a backend type that has a `pool: sqlx::Pool<$db>` field
+/// for reads, a `writer()` method giving the pool every write goes through, a
+/// `begin_write()` method and a `run_migrations()` method.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $backend:expr) => {
         #[async_trait::async_trait]
@@ -401,23 +458,12 @@ macro_rules! impl_sql_store {
                 id: uuid::Uuid,
             ) -> $crate::store::StoreResult<Option<($crate::model::User, Vec<String>)>> {
                 // One statement: the roles come back as a JSON array beside the user's columns.
-                let roles = match $backend {
-                    $crate::store::Backend::Sqlite => {
-                        "(SELECT json_group_array(role) FROM (SELECT role FROM authfort_user_roles \
-                         WHERE user_id = $1 ORDER BY created_at, role))"
-                    }
-                    $crate::store::Backend::Postgres => {
-                        "(SELECT COALESCE(json_agg(role ORDER BY created_at, role), '[]'::json)::text \
-                         FROM authfort_user_roles WHERE user_id = $1)"
-                    }
-                };
-                let sql = format!("SELECT {USER_COLUMNS}, {roles} AS roles FROM authfort_users WHERE id = $1");
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, {} AS roles FROM authfort_users WHERE id = $1",
+                    roles_json_sql($backend)
+                );
                 let row: Option<UserRolesRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
-                row.map(|r| {
-                    let roles: Vec<String> = serde_json::from_str(&r.roles)
-                        .map_err(|e| $crate::store::StoreError::Backend(format!("roles column: {e}")))?;
-                    Ok((r.user.into(), roles))
-                })
+                row.map(|r| Ok((r.user.into(), parse_roles(&r.roles)?)))
                 .transpose()
             }
 
@@ -561,7 +607,7 @@ macro_rules! impl_sql_store {
                 old_id: uuid::Uuid,
                 new: &$crate::store::NewRefreshToken,
                 now: time::OffsetDateTime,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<Option<$crate::store::Rotated>> {
                 let mut tx = self.begin_write().await?;
                 // The single conditional write that picks the one winner of a race.
                 let claimed = sqlx::query(
@@ -578,16 +624,30 @@ macro_rules! impl_sql_store {
                 .rows_affected();
                 if claimed != 1 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 insert_refresh_in(&mut tx, new).await?;
-                sqlx::query("UPDATE authfort_sessions SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
-                    .bind(Ts(new.expires_at))
-                    .bind(new.session_id)
-                    .execute(&mut *tx)
-                    .await?;
+                // What the new access token needs comes back from the same transaction, so
+                // the request needs no further round trips.
+                let extend = format!(
+                    "UPDATE authfort_sessions SET expires_at = CASE WHEN expires_at < $1 THEN $1 ELSE expires_at END \
+                     WHERE id = $2 RETURNING {SESSION_COLUMNS}"
+                );
+                let session: Option<SessionRow> =
+                    sqlx::query_as(&extend).bind(Ts(new.expires_at)).bind(new.session_id).fetch_optional(&mut *tx).await?;
+                let Some(session) = session else {
+                    tx.rollback().await?;
+                    return Err($crate::store::StoreError::Backend("refresh token without session".into()));
+                };
+                let user: UserAccessRow =
+                    sqlx::query_as(&user_access_sql($backend)).bind(new.user_id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some($crate::store::Rotated {
+                    session: session.into(),
+                    roles: parse_roles(&user.access.roles)?,
+                    user: user.user.into(),
+                    mfa_enabled: user.access.mfa_enabled == Some(true),
+                }))
             }
 
             async fn revoke_refresh_token(
@@ -600,7 +660,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(Ts(now))
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
                 Ok(n == 1)
@@ -729,7 +789,7 @@ macro_rules! impl_sql_store {
                 }
                 b.push(" WHERE id = ").push_bind(user_id);
                 b.push(format!(" RETURNING {USER_COLUMNS}"));
-                let row: Option<UserRow> = b.build_query_as().fetch_optional(&self.pool).await?;
+                let row: Option<UserRow> = b.build_query_as().fetch_optional(self.writer()).await?;
                 Ok(row.map(Into::into))
             }
 
@@ -1155,7 +1215,7 @@ macro_rules! impl_sql_store {
                      RETURNING {OUTBOX_COLUMNS}"
                 );
                 let row: Option<OutboxRow> =
-                    sqlx::query_as(&sql).bind(Ts(now)).bind(Ts(lease_until)).fetch_optional(&self.pool).await?;
+                    sqlx::query_as(&sql).bind(Ts(now)).bind(Ts(lease_until)).fetch_optional(self.writer()).await?;
                 Ok(row.map(Into::into))
             }
 
@@ -1170,7 +1230,7 @@ macro_rules! impl_sql_store {
                 )
                 .bind(Ts(now))
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -1197,7 +1257,7 @@ macro_rules! impl_sql_store {
                     .bind(error)
                     .bind(id),
                 }
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -1275,7 +1335,7 @@ macro_rules! impl_sql_store {
                 .bind(user_id)
                 .bind(secret_enc)
                 .bind(Ts(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
                 Ok(n == 1)
@@ -1334,7 +1394,7 @@ macro_rules! impl_sql_store {
                     .bind(user_id)
                     .bind(step)
                 };
-                let n = q.execute(&self.pool).await?.rows_affected();
+                let n = q.execute(self.writer()).await?.rows_affected();
                 Ok(n == 1)
             }
 
@@ -1390,7 +1450,7 @@ macro_rules! impl_sql_store {
                 .bind(max)
                 .bind(Ts(lock_until))
                 .bind(Ts(now))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.writer())
                 .await?;
                 Ok(match row {
                     None => $crate::store::MfaAttemptCount::Refused,
@@ -1403,7 +1463,7 @@ macro_rules! impl_sql_store {
             async fn reset_mfa_failures(&self, user_id: uuid::Uuid) -> $crate::store::StoreResult<()> {
                 sqlx::query("UPDATE authfort_user_mfa SET failed_attempts = 0, locked_until = NULL WHERE user_id = $1")
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -1483,7 +1543,7 @@ macro_rules! impl_sql_store {
                 .bind(&key.public_key_pem)
                 .bind(&key.algorithm)
                 .bind(Ts(key.created_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
                 Ok(n == 1)
@@ -1505,7 +1565,7 @@ macro_rules! impl_sql_store {
                 .bind(&key.public_key_pem)
                 .bind(&key.algorithm)
                 .bind(Ts(key.created_at))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected();
                 Ok(n == 1)
@@ -1559,7 +1619,7 @@ macro_rules! impl_sql_store {
                      AND expires_at <= $1",
                 )
                 .bind(Ts(now))
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected())
             }
@@ -1596,7 +1656,7 @@ macro_rules! impl_sql_store {
             ) -> $crate::store::StoreResult<u64> {
                 Ok(sqlx::query("DELETE FROM authfort_oauth_states WHERE expires_at <= $1 OR consumed_at <= $1")
                     .bind(Ts(before))
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
                     .rows_affected())
             }
@@ -1617,7 +1677,7 @@ macro_rules! impl_sql_store {
                 .bind(Ts(now))
                 .bind(state_hash)
                 .bind(binding_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.writer())
                 .await?;
                 Ok(row.map(Into::into))
             }
@@ -1924,15 +1984,14 @@ macro_rules! impl_sql_store {
             session.user_id = user.id;
             let mut refresh = a.refresh.clone();
             refresh.user_id = user.id;
-            let mfa_enabled: Option<bool> = if created {
-                None
+            // Roles and MFA in one statement, so the caller can answer without another read.
+            let (roles, mfa_required) = if created {
+                (Vec::new(), false)
             } else {
-                sqlx::query_scalar("SELECT enabled FROM authfort_user_mfa WHERE user_id = $1")
-                    .bind(user.id)
-                    .fetch_optional(&mut **tx)
-                    .await?
+                let access: AccessRow =
+                    sqlx::query_as(&access_sql($backend)).bind(user.id).fetch_one(&mut **tx).await?;
+                (parse_roles(&access.roles)?, access.mfa_enabled == Some(true))
             };
-            let mfa_required = mfa_enabled == Some(true);
             if !mfa_required {
                 insert_session_in(tx, &session, &refresh).await?;
             }
@@ -1943,6 +2002,8 @@ macro_rules! impl_sql_store {
                 verified_now,
                 claimed,
                 redirect_to: None,
+                roles,
+                mfa_enabled: mfa_required,
             });
             Ok(if mfa_required {
                 RedeemOutcome::MfaRequired(redeemed)

@@ -183,6 +183,7 @@ async fn otp_signs_in_once_and_a_new_code_replaces_the_old(backend: Backend) {
         .create_email_otp(&otp(Some(user.id), &user.email, "new"), None)
         .await
         .unwrap();
+    db.store.add_role(user.id, "editor", false, T0).await.unwrap();
     let now = T0 + Duration::minutes(1);
     let old = db
         .store
@@ -202,6 +203,8 @@ async fn otp_signs_in_once_and_a_new_code_replaces_the_old(backend: Backend) {
     assert!(r.verified_now && r.user.email_verified);
     assert_eq!(r.session.user_id, user.id);
     assert_eq!(r.session.amr, vec![Amr::EmailOtp]);
+    assert_eq!(r.roles, ["editor"], "read in the redeem's transaction");
+    assert!(!r.mfa_enabled);
     assert!(db.store.session(r.session.id).await.unwrap().is_some());
     let again = db
         .store

@@ -16,7 +16,11 @@ async fn rotation_revokes_the_old_token_and_adds_the_new_one_to_the_same_session
     let new = token_in(&f.session, now, now + REFRESH_TTL);
 
     // Act
-    let rotated = store.rotate_refresh_token(f.first.id, &new, now).await.unwrap();
+    let rotated = store
+        .rotate_refresh_token(f.first.id, &new, now)
+        .await
+        .unwrap()
+        .is_some();
 
     // Assert
     assert!(rotated);
@@ -48,13 +52,18 @@ async fn rotating_the_same_old_token_a_second_time_returns_false(backend: Backen
     let now = T0 + Duration::minutes(1);
     let winner = token_in(&f.session, now, now + REFRESH_TTL);
     let loser = token_in(&f.session, now, now + REFRESH_TTL);
-    assert!(store.rotate_refresh_token(f.first.id, &winner, now).await.unwrap());
+    assert!(store
+        .rotate_refresh_token(f.first.id, &winner, now)
+        .await
+        .unwrap()
+        .is_some());
 
     // Act
     let second = store
         .rotate_refresh_token(f.first.id, &loser, now + Duration::seconds(1))
         .await
-        .unwrap();
+        .unwrap()
+        .is_some();
 
     // Assert
     assert!(!second);
@@ -76,11 +85,16 @@ async fn rotation_of_an_expired_token_returns_false_and_writes_nothing(backend: 
     let after_expiry = token_in(&session, expiry + Duration::seconds(1), expiry + REFRESH_TTL);
 
     // Act
-    let exactly_at_expiry = store.rotate_refresh_token(first.id, &at_expiry, expiry).await.unwrap();
+    let exactly_at_expiry = store
+        .rotate_refresh_token(first.id, &at_expiry, expiry)
+        .await
+        .unwrap()
+        .is_some();
     let past_expiry = store
         .rotate_refresh_token(first.id, &after_expiry, expiry + Duration::seconds(1))
         .await
-        .unwrap();
+        .unwrap()
+        .is_some();
 
     // Assert
     assert!(!exactly_at_expiry, "a token is dead at its expires_at");
@@ -113,7 +127,7 @@ async fn rotation_just_before_expiry_succeeds(backend: Backend) {
     let new = token_in(&session, now, now + REFRESH_TTL);
 
     // Act
-    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap();
+    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap().is_some();
 
     // Assert
     assert!(rotated);
@@ -132,7 +146,7 @@ async fn rotation_for_a_banned_user_returns_false_and_writes_nothing(backend: Ba
     let new = token_in(&session, now, now + REFRESH_TTL);
 
     // Act
-    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap();
+    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap().is_some();
 
     // Assert
     assert!(!rotated);
@@ -161,7 +175,7 @@ async fn rotation_for_a_deleted_user_returns_false_and_writes_nothing(backend: B
     let new = token_in(&session, now, now + REFRESH_TTL);
 
     // Act
-    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap();
+    let rotated = store.rotate_refresh_token(first.id, &new, now).await.unwrap().is_some();
 
     // Assert
     assert!(!rotated);
@@ -190,7 +204,11 @@ async fn rotation_of_a_revoked_token_returns_false(backend: Backend) {
     let new = token_in(&f.session, now, now + REFRESH_TTL);
 
     // Act
-    let rotated = store.rotate_refresh_token(f.first.id, &new, now).await.unwrap();
+    let rotated = store
+        .rotate_refresh_token(f.first.id, &new, now)
+        .await
+        .unwrap()
+        .is_some();
 
     // Assert
     assert!(!rotated);
@@ -200,7 +218,63 @@ async fn rotation_of_a_revoked_token_returns_false(backend: Backend) {
     assert_eq!(old.replaced_by, None);
 }
 
+async fn rotation_returns_the_extended_session_and_the_user_with_roles_and_mfa_state(backend: Backend) {
+    // Arrange: roles granted out of name order, MFA on.
+    let db = TestDb::new(backend).await;
+    let store = db.store.as_ref();
+    let f = user_with_session(store, "alice@example.com", T0).await;
+    store.add_role(f.user.id, "zeta", false, T0).await.unwrap();
+    store
+        .add_role(f.user.id, "alpha", false, T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(store.begin_mfa_setup(f.user.id, "v1:s", T0).await.unwrap());
+    assert!(store.enable_mfa(f.user.id, "v1:s", 1, &[], T0).await.unwrap());
+    let now = T0 + Duration::days(1);
+    let new = token_in(&f.session, now, now + REFRESH_TTL);
+
+    // Act
+    let rotated = store
+        .rotate_refresh_token(f.first.id, &new, now)
+        .await
+        .unwrap()
+        .expect("rotated");
+
+    // Assert
+    assert_eq!(rotated.session.id, f.session.id);
+    assert_eq!(rotated.session.expires_at, now + REFRESH_TTL, "expiry slides forward");
+    assert_eq!(rotated.session, store.session(f.session.id).await.unwrap().unwrap());
+    assert_eq!(rotated.user.id, f.user.id);
+    assert_eq!(rotated.user.email, "alice@example.com");
+    assert_eq!(rotated.roles, ["zeta", "alpha"], "oldest grant first");
+    assert!(rotated.mfa_enabled);
+}
+
+async fn rotation_never_shortens_the_session(backend: Backend) {
+    // Arrange: a session that lives longer than the new token.
+    let db = TestDb::new(backend).await;
+    let store = db.store.as_ref();
+    let user = insert_user(store, "alice@example.com", T0).await;
+    let (session, first) = open_session(store, user.id, T0, T0 + Duration::days(60)).await;
+    let now = T0 + Duration::minutes(1);
+    let new = token_in(&session, now, now + REFRESH_TTL);
+
+    // Act
+    let rotated = store
+        .rotate_refresh_token(first.id, &new, now)
+        .await
+        .unwrap()
+        .expect("rotated");
+
+    // Assert
+    assert_eq!(rotated.session.expires_at, T0 + Duration::days(60));
+    assert!(rotated.roles.is_empty());
+    assert!(!rotated.mfa_enabled);
+}
+
 on_both_backends!(
+    rotation_returns_the_extended_session_and_the_user_with_roles_and_mfa_state,
+    rotation_never_shortens_the_session,
     rotation_revokes_the_old_token_and_adds_the_new_one_to_the_same_session,
     rotating_the_same_old_token_a_second_time_returns_false,
     rotation_of_an_expired_token_returns_false_and_writes_nothing,

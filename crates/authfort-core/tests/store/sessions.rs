@@ -113,11 +113,13 @@ async fn revoking_a_session_revokes_every_token_of_the_family_and_marks_the_sess
     assert!(store
         .rotate_refresh_token(f.first.id, &second, T0 + Duration::minutes(1))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert!(store
         .rotate_refresh_token(second.id, &third, T0 + Duration::minutes(2))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     let (other_session, other_token) = open_session(store, f.user.id, T0, T0 + REFRESH_TTL).await;
     let revoke_time = T0 + Duration::minutes(3);
 
@@ -198,14 +200,16 @@ async fn deleting_expired_sessions_removes_them_with_their_tokens_but_keeps_live
     assert!(store
         .rotate_refresh_token(expired_first.id, &expired_second, T0 + Duration::minutes(1))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     let (at_boundary, at_boundary_first) = open_session(store, user.id, T0, T0 + Duration::hours(2)).await;
     let (live, live_first) = open_session(store, user.id, T0, T0 + REFRESH_TTL).await;
     let live_second = token_in(&live, T0 + Duration::minutes(1), T0 + REFRESH_TTL);
     assert!(store
         .rotate_refresh_token(live_first.id, &live_second, T0 + Duration::minutes(1))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
 
     // Act
     let deleted = store.delete_expired_sessions(T0 + Duration::hours(2)).await.unwrap();
