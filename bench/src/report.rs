@@ -104,6 +104,39 @@ impl Report {
             .collect()
     }
 
+    /// Ratio targets this machine cannot meet whatever our server does: every verify and
+    /// refresh signs one access token, so neither can outrun the RS256 floor, and a target
+    /// asking for more than the floor is out of reach.
+    pub fn bounds(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let floor = self.floors.rs256_per_s;
+        for db in [Db::Sqlite, Db::Postgres] {
+            if self.result(System::Ours, db).is_none() {
+                continue;
+            }
+            for (flow, peer, factor) in [
+                (Flow::MagicLinkVerify, System::Reference, 100.0),
+                (Flow::MagicLinkVerify, System::BetterAuth, 10.0),
+                (Flow::Refresh, System::Reference, 100.0),
+            ] {
+                let Some(theirs) = self.rps(peer, db, flow) else {
+                    continue;
+                };
+                let needed = factor * theirs;
+                if needed > floor {
+                    out.push(format!(
+                        "{} ≥ {factor:.0}× {} on {} needs {needed:.0}/s, above the RS256 floor of {floor:.0} signatures/s \
+                         (each answer signs one access token)",
+                        flow.label(),
+                        peer.label(),
+                        db.label()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// The targets of the benchmark issue, measured.
     pub fn checks(&self) -> Vec<Check> {
         let mut out = Vec::new();
@@ -249,7 +282,8 @@ impl Report {
              c workers, each on its own keep-alive connection over loopback, each sending its next request as soon as \
              the answer is read. c=1 measures latency, c={HIGH} throughput. Latency is per request (HDR histogram). \
              Each run has {:.0} s of unrecorded warm-up, then a recorded window of {:.0} s (c=1) or {:.0} s (c={HIGH}); \
-             a run whose one-shot inputs run out ends early and its window is what it took.",
+             throughput is the answers received inside the window over the window, and latency is that of those \
+             answers; a run whose one-shot inputs run out ends early and its window is what it took.",
             self.plan.warmup.as_secs_f64(),
             self.plan.latency_window.as_secs_f64(),
             self.plan.throughput_window.as_secs_f64()
@@ -280,7 +314,7 @@ impl Report {
         let (m, t, p) = self.floors.argon2_params;
         let _ = writeln!(
             s,
-            "| floor | per second |\n|---|---:|\n| RS256 (2048-bit) signatures, key parsed once, {} threads | {:.0} |\n\
+            "| floor | per second |\n|---|---:|\n| RS256 (2048-bit) signatures, key parsed once, AWS-LC (the library our server signs with), {} threads | {:.0} |\n\
              | argon2id hashes at our parameters (m={m} KiB, t={t}, p={p}), {} threads (our hashing pool's width is {}) | {:.1} |",
             self.floors.threads, self.floors.rs256_per_s, self.floors.threads, self.hashing_pool, self.floors.argon2_per_s
         );
@@ -308,6 +342,10 @@ impl Report {
                 c.show(c.threshold),
                 if c.met() { "yes" } else { "**no**" }
             );
+        }
+        let bounds = self.bounds();
+        if !bounds.is_empty() {
+            let _ = writeln!(s, "\nOut of reach on this machine in this run: {}.", bounds.join("; "));
         }
         let peers = self.invalid(|s| s != System::Ours);
         if !peers.is_empty() {
