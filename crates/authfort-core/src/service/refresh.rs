@@ -59,9 +59,9 @@ impl AuthFort {
         // conditional write, and reads back what the new access token needs.
         let Some(rotated) = store.rotate_refresh_token(row.id, &new, now).await? else {
             // Say why: replayed (someone else rotated it since our read), the user is
-            // banned or gone, or it expired.
+            // banned or gone (possibly just after our own rotation committed), or it expired.
             let row = store.refresh_token_by_hash(&row.token_hash).await?.unwrap_or(row);
-            if row.revoked {
+            if row.revoked && row.replaced_by != Some(new.id) {
                 return Err(self.reuse_detected(&row).await);
             }
             self.live_user_for_refresh(row.user_id).await?;

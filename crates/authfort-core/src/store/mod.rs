@@ -210,8 +210,9 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
     /// Rotation, as one conditional write: revokes `old_id` only if it is unrevoked, unexpired
     /// and its user is neither banned nor deleted, then inserts `new` in the same session and
-    /// extends the session's expiry. Returns, read in the same transaction, what the new access
-    /// token needs; `None` (nothing written) if the condition failed.
+    /// extends the session's expiry. Returns what the new access token needs (the session as
+    /// extended, then the user as read just after the commit); `None` if the condition failed
+    /// (nothing written) or the user was banned or deleted in between.
     async fn rotate_refresh_token(
         &self,
         old_id: Uuid,

@@ -627,8 +627,8 @@ macro_rules! impl_sql_store {
                     return Ok(None);
                 }
                 insert_refresh_in(&mut tx, new).await?;
-                // What the new access token needs comes back from the same transaction, so
-                // the request needs no further round trips.
+                // What the new access token needs comes back from this call, so the request
+                // needs no further round trips.
                 let extend = format!(
                     "UPDATE authfort_sessions SET expires_at = CASE WHEN expires_at < $1 THEN $1 ELSE expires_at END \
                      WHERE id = $2 RETURNING {SESSION_COLUMNS}"
@@ -639,14 +639,26 @@ macro_rules! impl_sql_store {
                     tx.rollback().await?;
                     return Err($crate::store::StoreError::Backend("refresh token without session".into()));
                 };
-                let user: UserAccessRow =
-                    sqlx::query_as(&user_access_sql($backend)).bind(new.user_id).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
+                // Read after the commit, on the read pool: the writer (SQLite has one) is free
+                // for the next request one statement sooner.
+                let user: Option<UserAccessRow> =
+                    sqlx::query_as(&user_access_sql($backend)).bind(new.user_id).fetch_optional(&self.pool).await?;
+                let Some(row) = user else {
+                    return Ok(None);
+                };
+                let roles = parse_roles(&row.access.roles)?;
+                let mfa_enabled = row.access.mfa_enabled == Some(true);
+                let user: $crate::model::User = row.user.into();
+                // Banned or deleted since the commit: no access token for them.
+                if user.banned || user.is_deleted {
+                    return Ok(None);
+                }
                 Ok(Some($crate::store::Rotated {
                     session: session.into(),
-                    roles: parse_roles(&user.access.roles)?,
-                    user: user.user.into(),
-                    mfa_enabled: user.access.mfa_enabled == Some(true),
+                    user,
+                    roles,
+                    mfa_enabled,
                 }))
             }
 
@@ -1926,50 +1938,42 @@ macro_rules! impl_sql_store {
             a: SignInArgs<'_>,
         ) -> $crate::store::StoreResult<$crate::store::RedeemOutcome> {
             use $crate::store::{RedeemOutcome, Redeemed};
-            let lock = format!(
-                "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
-                if user_id.is_some() { "id = $1" } else { "email = $1" }
-            );
-            let mut q = sqlx::query_as::<_, UserRow>(&lock);
-            q = match user_id {
-                Some(id) => q.bind(id),
-                None => q.bind(email.to_owned()),
+            // With signup on and no account named by the secret, one upsert finds the account
+            // for the address (row-locked) or creates it, proven: the secret just proved the
+            // address, and a brand-new account has no sessions, password, links or MFA to
+            // clean up or check. Otherwise the account is locked by id or address.
+            let signup = user_id.is_none() && a.allow_signup;
+            let existing: Option<$crate::model::User> = if signup {
+                let upsert = format!(
+                    "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
+                     created_at, updated_at) VALUES ($1, $2, TRUE, 0, FALSE, FALSE, $3, $3) \
+                     ON CONFLICT (email) DO UPDATE SET updated_at = authfort_users.updated_at RETURNING {USER_COLUMNS}"
+                );
+                let row: UserRow = sqlx::query_as(&upsert)
+                    .bind(a.new_user_id)
+                    .bind(email)
+                    .bind(Ts(a.now))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Some(row.into())
+            } else {
+                let lock = format!(
+                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
+                    if user_id.is_some() { "id = $1" } else { "email = $1" }
+                );
+                let mut q = sqlx::query_as::<_, UserRow>(&lock);
+                q = match user_id {
+                    Some(id) => q.bind(id),
+                    None => q.bind(email.to_owned()),
+                };
+                q.fetch_optional(&mut **tx).await?.map(Into::into)
             };
-            let existing: Option<$crate::model::User> = q.fetch_optional(&mut **tx).await?.map(Into::into);
             let (user, created) = match existing {
+                Some(u) if signup && u.id == a.new_user_id => (u, true),
                 // The secret proves the address it was sent to, and only that one.
                 Some(u) if u.is_deleted || u.email != email => return Ok(RedeemOutcome::Invalid),
                 Some(u) if u.banned => return Ok(RedeemOutcome::Banned),
                 Some(u) => (u, false),
-                None if user_id.is_none() && a.allow_signup => {
-                    // Created proven: the secret just proved the address, and a brand-new
-                    // account has no sessions, password, links or MFA to clean up or check.
-                    let u = $crate::model::User {
-                        id: a.new_user_id,
-                        email: email.to_owned(),
-                        email_verified: true,
-                        name: None,
-                        avatar_url: None,
-                        phone: None,
-                        password_hash: None,
-                        token_version: 0,
-                        banned: false,
-                        is_deleted: false,
-                        deleted_at: None,
-                        created_at: a.now,
-                        updated_at: a.now,
-                    };
-                    sqlx::query(
-                        "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
-                         created_at, updated_at) VALUES ($1, $2, TRUE, 0, FALSE, FALSE, $3, $3)",
-                    )
-                    .bind(u.id)
-                    .bind(&u.email)
-                    .bind(Ts(a.now))
-                    .execute(&mut **tx)
-                    .await?;
-                    (u, true)
-                }
                 None => return Ok(RedeemOutcome::Invalid),
             };
             let mut user = user;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use authfort_core::crypto::sha256_hex;
 use authfort_core::model::{EmailOtp, VerificationToken};
-use authfort_core::store::{PasswordCondition, PasswordWrite, RedeemEmailOtp, RedeemOutcome, Store};
+use authfort_core::store::{PasswordCondition, PasswordWrite, RedeemEmailOtp, RedeemOutcome, Store, UserQuery};
 use authfort_core::Amr;
 use authfort_test_support::{on_both_backends, Backend, TestDb};
 use time::{Duration, OffsetDateTime};
@@ -269,6 +269,30 @@ async fn otp_for_an_unknown_address_creates_the_account_only_with_signup_on(back
     };
     assert!(r.created);
     assert!(r.user.password_hash.is_none() && r.user.email_verified);
+    assert_eq!(
+        db.store.user_by_email("new@example.com").await.unwrap().unwrap(),
+        r.user
+    );
+
+    // A code minted before the account existed signs in to the account, creating nothing.
+    db.store.add_role(r.user.id, "member", false, now).await.unwrap();
+    db.store
+        .create_email_otp(&otp(None, "new@example.com", "c3"), None)
+        .await
+        .unwrap();
+    let RedeemOutcome::SignedIn(again) = db
+        .store
+        .redeem_email_otp(&try_code("new@example.com", "c3", now, true))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a sign-in");
+    };
+    assert!(!again.created && !again.verified_now);
+    assert_eq!(again.user.id, r.user.id);
+    assert_eq!(again.roles, ["member"]);
+    let (_, total) = db.store.list_users(&UserQuery::default()).await.unwrap();
+    assert_eq!(total, 1);
 }
 
 async fn banned_owner_spends_the_code_and_gets_no_session(backend: Backend) {
