@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use authfort_core::crypto::sha256_hex;
-use authfort_core::model::{EmailOtp, VerificationToken};
+use authfort_core::model::{EmailOtp, OutboxMessage, VerificationToken};
 use authfort_core::store::{PasswordCondition, PasswordWrite, RedeemEmailOtp, RedeemOutcome, Store, UserQuery};
 use authfort_core::Amr;
 use authfort_test_support::{on_both_backends, Backend, TestDb};
@@ -65,6 +65,81 @@ fn write(user_id: Uuid, condition: PasswordCondition, keep: Option<Uuid>, histor
         history_keep: history,
         now: T0 + Duration::minutes(1),
     }
+}
+
+fn mail_for(token: &VerificationToken) -> OutboxMessage {
+    OutboxMessage {
+        id: Uuid::new_v4(),
+        kind: "magic_link".to_owned(),
+        recipient: token.email.clone(),
+        subject: Some("Your sign-in link".to_owned()),
+        body_text: Some(format!("link for {}", token.id)),
+        body_html: Some(format!("<p>link for {}</p>", token.id)),
+        token_id: Some(token.id),
+        expires_at: Some(token.expires_at),
+        status: "pending".to_owned(),
+        attempts: 0,
+        next_attempt_at: token.created_at,
+        locked_until: None,
+        last_error: None,
+        created_at: token.created_at,
+        sent_at: None,
+    }
+}
+
+async fn a_new_link_replaces_the_unused_one_and_drops_its_pending_mail(backend: Backend) {
+    // Arrange
+    let db = TestDb::new(backend).await;
+    let user = insert_user(db.store.as_ref(), "ml@example.com", T0).await;
+    let expires = T0 + Duration::minutes(15);
+    let first = token(user.id, &user.email, "magic_link", "first-raw", expires);
+    let first_mail = mail_for(&first);
+    db.store
+        .create_verification_token(&first, Some(&first_mail))
+        .await
+        .unwrap();
+    let other = token(user.id, &user.email, "password_reset", "reset-raw", expires);
+    db.store.create_verification_token(&other, None).await.unwrap();
+    let second = token(user.id, &user.email, "magic_link", "second-raw", expires);
+    let second_mail = mail_for(&second);
+
+    // Act
+    db.store
+        .create_verification_token(&second, Some(&second_mail))
+        .await
+        .unwrap();
+
+    // Assert
+    let store = db.store.as_ref();
+    assert!(store
+        .verification_token_by_hash(&first.token_hash)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .verification_token_by_hash(&second.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        second.id
+    );
+    assert!(
+        store
+            .verification_token_by_hash(&other.token_hash)
+            .await
+            .unwrap()
+            .is_some(),
+        "another purpose is untouched"
+    );
+    let dropped = store.outbox_message(first_mail.id).await.unwrap().unwrap();
+    assert_eq!(dropped.status, "dropped");
+    assert_eq!(dropped.body_text, None);
+    assert_eq!(dropped.body_html, None);
+    assert_eq!(dropped.last_error.as_deref(), Some("superseded by a newer token"));
+    let queued = store.outbox_message(second_mail.id).await.unwrap().unwrap();
+    assert_eq!(queued, second_mail);
 }
 
 async fn verification_token_is_consumed_once_and_only_for_its_purpose(backend: Backend) {
@@ -510,6 +585,7 @@ async fn spent_codes_are_cleaned_up(backend: Backend) {
 }
 
 on_both_backends!(
+    a_new_link_replaces_the_unused_one_and_drops_its_pending_mail,
     verification_token_is_consumed_once_and_only_for_its_purpose,
     twenty_concurrent_verifications_have_one_winner,
     otp_attempts_are_counted_and_capped,
