@@ -608,70 +608,53 @@ macro_rules! impl_sql_store {
                 new: &$crate::store::NewRefreshToken,
                 now: time::OffsetDateTime,
             ) -> $crate::store::StoreResult<Option<$crate::store::Rotated>> {
-                let session: SessionRow = if matches!($backend, $crate::store::Backend::Postgres) {
-                    // One statement, atomic on its own: the claim, the new token and the
-                    // session's new expiry in one round trip instead of five. A racing
-                    // rotation waits on the row lock, then finds it revoked and claims nothing.
-                    let sql = format!(
-                        "WITH claimed AS (UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1, replaced_by = $2 \
-                         WHERE id = $3 AND revoked = FALSE AND expires_at > $1 \
-                         AND EXISTS (SELECT 1 FROM authfort_users u WHERE u.id = authfort_refresh_tokens.user_id \
-                                     AND u.banned = FALSE AND u.is_deleted = FALSE) RETURNING id), \
-                         inserted AS (INSERT INTO authfort_refresh_tokens \
-                         (id, user_id, session_id, token_hash, expires_at, created_at, revoked) \
-                         SELECT $2, $4, $5, $6, $7, $8, FALSE FROM claimed RETURNING session_id) \
-                         UPDATE authfort_sessions SET expires_at = CASE WHEN expires_at < $7 THEN $7 ELSE expires_at END \
-                         WHERE id IN (SELECT session_id FROM inserted) RETURNING {SESSION_COLUMNS}"
-                    );
-                    let session: Option<SessionRow> = sqlx::query_as(&sql)
-                        .bind(Ts(now))
-                        .bind(new.id)
-                        .bind(old_id)
-                        .bind(new.user_id)
-                        .bind(new.session_id)
-                        .bind(&new.token_hash)
-                        .bind(Ts(new.expires_at))
-                        .bind(Ts(new.created_at))
-                        .fetch_optional(self.writer())
-                        .await?;
-                    let Some(session) = session else {
-                        return Ok(None);
-                    };
-                    session
-                } else {
-                    let mut tx = self.begin_write().await?;
-                    // The single conditional write that picks the one winner of a race.
-                    let claimed = sqlx::query(
-                        "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1, replaced_by = $2 \
-                         WHERE id = $3 AND revoked = FALSE AND expires_at > $1 \
-                         AND EXISTS (SELECT 1 FROM authfort_users u WHERE u.id = authfort_refresh_tokens.user_id \
-                                     AND u.banned = FALSE AND u.is_deleted = FALSE)",
-                    )
+                // The claim (the single conditional write that picks the one winner of a race),
+                // the new token and the session's new expiry, in one round trip; the session
+                // row comes back only when the claim succeeded, and nothing is written otherwise.
+                const CLAIM: &str = "UPDATE authfort_refresh_tokens SET revoked = TRUE, revoked_at = $1, replaced_by = $2 \
+                     WHERE id = $3 AND revoked = FALSE AND expires_at > $1 \
+                     AND EXISTS (SELECT 1 FROM authfort_users u WHERE u.id = authfort_refresh_tokens.user_id \
+                                 AND u.banned = FALSE AND u.is_deleted = FALSE)";
+                const INSERT: &str = "INSERT INTO authfort_refresh_tokens \
+                     (id, user_id, session_id, token_hash, expires_at, created_at, revoked) \
+                     SELECT $2, $4, $5, $6, $7, $8, FALSE";
+                const EXTEND: &str =
+                    "UPDATE authfort_sessions SET expires_at = CASE WHEN expires_at < $7 THEN $7 ELSE expires_at END";
+                let sql = match $backend {
+                    // One statement, atomic on its own. A racing rotation waits on the row
+                    // lock, then finds the token revoked and claims nothing.
+                    $crate::store::Backend::Postgres => format!(
+                        "WITH claimed AS ({CLAIM} RETURNING id), inserted AS ({INSERT} FROM claimed RETURNING session_id) \
+                         {EXTEND} WHERE id IN (SELECT session_id FROM inserted) RETURNING {SESSION_COLUMNS}"
+                    ),
+                    // Three statements sent together inside the write transaction: the insert
+                    // runs only if the claim changed a row, the extension only if the new token
+                    // exists.
+                    $crate::store::Backend::Sqlite => format!(
+                        "{CLAIM}; {INSERT} WHERE changes() = 1; \
+                         {EXTEND} WHERE id = $5 AND EXISTS (SELECT 1 FROM authfort_refresh_tokens WHERE id = $2) \
+                         RETURNING {SESSION_COLUMNS}"
+                    ),
+                };
+                let q = sqlx::query_as::<_, SessionRow>(&sql)
                     .bind(Ts(now))
                     .bind(new.id)
                     .bind(old_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if claimed != 1 {
-                        tx.rollback().await?;
-                        return Ok(None);
-                    }
-                    insert_refresh_in(&mut tx, new).await?;
-                    // What the new access token needs comes back from this call, so the request
-                    // needs no further round trips.
-                    let extend = format!(
-                        "UPDATE authfort_sessions SET expires_at = CASE WHEN expires_at < $1 THEN $1 ELSE expires_at END \
-                         WHERE id = $2 RETURNING {SESSION_COLUMNS}"
-                    );
-                    let session: Option<SessionRow> =
-                        sqlx::query_as(&extend).bind(Ts(new.expires_at)).bind(new.session_id).fetch_optional(&mut *tx).await?;
-                    let Some(session) = session else {
-                        tx.rollback().await?;
-                        return Err($crate::store::StoreError::Backend("refresh token without session".into()));
-                    };
+                    .bind(new.user_id)
+                    .bind(new.session_id)
+                    .bind(&new.token_hash)
+                    .bind(Ts(new.expires_at))
+                    .bind(Ts(new.created_at));
+                let session = if matches!($backend, $crate::store::Backend::Postgres) {
+                    q.fetch_optional(self.writer()).await?
+                } else {
+                    let mut tx = self.begin_write().await?;
+                    let session = q.fetch_optional(&mut *tx).await?;
                     tx.commit().await?;
                     session
+                };
+                let Some(session) = session else {
+                    return Ok(None);
                 };
                 // Read after the commit, on the read pool: the writer (SQLite has one) is free
                 // for the next request one statement sooner.
@@ -923,71 +906,65 @@ macro_rules! impl_sql_store {
                 token: &$crate::model::VerificationToken,
                 message: Option<&$crate::model::OutboxMessage>,
             ) -> $crate::store::StoreResult<()> {
-                if matches!($backend, $crate::store::Backend::Postgres) {
-                    // One statement, atomic on its own: four round trips fewer than the
-                    // transaction below (SQLite cannot chain writes in a WITH).
-                    let mut sql = String::from(
-                        "WITH dead AS (DELETE FROM authfort_verification_tokens \
-                         WHERE purpose = $4 AND email = $3 AND consumed_at IS NULL RETURNING id), \
-                         dropped AS (UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
-                         last_error = 'superseded by a newer token' WHERE token_id IN (SELECT id FROM dead) AND status = 'pending')",
+                // Earlier unused tokens of this purpose for the address go, with their pending
+                // mail; the new token (and its mail) comes in. All in one round trip:
+                // PostgreSQL runs it as one statement (atomic on its own), SQLite as
+                // statements sent together inside a write transaction.
+                let unused = "SELECT id FROM authfort_verification_tokens \
+                              WHERE purpose = $4 AND email = $3 AND consumed_at IS NULL";
+                let mut steps = vec![
+                    format!(
+                        "UPDATE authfort_outbox SET status = 'dropped', body_text = NULL, body_html = NULL, \
+                         last_error = 'superseded by a newer token' WHERE status = 'pending' AND token_id IN ({unused})"
+                    ),
+                    "DELETE FROM authfort_verification_tokens WHERE purpose = $4 AND email = $3 AND consumed_at IS NULL"
+                        .to_owned(),
+                ];
+                if message.is_some() {
+                    steps.push(
+                        "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
+                         expires_at, status, attempts, next_attempt_at, created_at) \
+                         VALUES ($9, $10, $11, $12, $13, $14, $15, $16, 'pending', 0, $17, $18)"
+                            .to_owned(),
                     );
-                    if message.is_some() {
-                        sql.push_str(
-                            ", mail AS (INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, \
-                             token_id, expires_at, status, attempts, next_attempt_at, created_at) \
-                             VALUES ($9, $10, $11, $12, $13, $14, $15, $16, 'pending', 0, $17, $18))",
-                        );
-                    }
-                    sql.push_str(
-                        " INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, redirect_to, \
-                         expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    );
-                    let mut q = sqlx::query(&sql)
-                        .bind(token.id)
-                        .bind(token.user_id)
-                        .bind(&token.email)
-                        .bind(&token.purpose)
-                        .bind(&token.token_hash)
-                        .bind(&token.redirect_to)
-                        .bind(Ts(token.expires_at))
-                        .bind(Ts(token.created_at));
-                    if let Some(m) = message {
-                        q = q
-                            .bind(m.id)
-                            .bind(&m.kind)
-                            .bind(&m.recipient)
-                            .bind(&m.subject)
-                            .bind(&m.body_text)
-                            .bind(&m.body_html)
-                            .bind(m.token_id)
-                            .bind(m.expires_at.map(Ts))
-                            .bind(Ts(m.next_attempt_at))
-                            .bind(Ts(m.created_at));
-                    }
+                }
+                let insert = "INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, \
+                              redirect_to, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+                let postgres = matches!($backend, $crate::store::Backend::Postgres);
+                let sql = if postgres {
+                    let ctes: Vec<String> = steps.iter().enumerate().map(|(i, st)| format!("s{i} AS ({st})")).collect();
+                    format!("WITH {} {insert}", ctes.join(", "))
+                } else {
+                    format!("{}; {insert}", steps.join("; "))
+                };
+                let mut q = sqlx::query(&sql)
+                    .bind(token.id)
+                    .bind(token.user_id)
+                    .bind(&token.email)
+                    .bind(&token.purpose)
+                    .bind(&token.token_hash)
+                    .bind(&token.redirect_to)
+                    .bind(Ts(token.expires_at))
+                    .bind(Ts(token.created_at));
+                if let Some(m) = message {
+                    q = q
+                        .bind(m.id)
+                        .bind(&m.kind)
+                        .bind(&m.recipient)
+                        .bind(&m.subject)
+                        .bind(&m.body_text)
+                        .bind(&m.body_html)
+                        .bind(m.token_id)
+                        .bind(m.expires_at.map(Ts))
+                        .bind(Ts(m.next_attempt_at))
+                        .bind(Ts(m.created_at));
+                }
+                if postgres {
                     q.execute(self.writer()).await?;
                     return Ok(());
                 }
                 let mut tx = self.begin_write().await?;
-                let dead: Vec<uuid::Uuid> = invalidate_tokens_in(&mut tx, &token.purpose, &token.email).await?;
-                drop_mail_in(&mut tx, &dead, "superseded by a newer token").await?;
-                sqlx::query(
-                    "INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, redirect_to, \
-                     expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(token.id)
-                .bind(token.user_id)
-                .bind(&token.email)
-                .bind(&token.purpose)
-                .bind(&token.token_hash)
-                .bind(&token.redirect_to)
-                .bind(Ts(token.expires_at))
-                .bind(Ts(token.created_at))
-                .execute(&mut *tx)
-                .await?;
-                if let Some(m) = message {
-                    insert_outbox_in(&mut tx, m).await?;
-                }
+                q.execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1978,20 +1955,38 @@ macro_rules! impl_sql_store {
             session: &$crate::model::Session,
             token: &$crate::store::NewRefreshToken,
         ) -> $crate::store::StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(session.id)
-            .bind(session.user_id)
-            .bind(Ts(session.created_at))
-            .bind(&session.ip_address)
-            .bind(&session.user_agent)
-            .bind(amr_column(&session.amr))
-            .bind(Ts(session.expires_at))
-            .execute(&mut **tx)
-            .await?;
-            insert_refresh_in(tx, token).await
+            const SESSION: &str = "INSERT INTO authfort_sessions (id, user_id, created_at, ip_address, user_agent, amr, \
+                                   expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+            const REFRESH: &str = "INSERT INTO authfort_refresh_tokens \
+                                   (id, user_id, session_id, token_hash, expires_at, created_at, revoked)";
+            // Both rows in one round trip. PostgreSQL: one statement, the refresh token's
+            // foreign key checked at its end, when the session row exists. SQLite: two
+            // statements sent together, run in order by the connection's thread.
+            let sql = match $backend {
+                $crate::store::Backend::Postgres => format!(
+                    "WITH s AS ({SESSION} RETURNING id) {REFRESH} SELECT $8, $9, $10, $11, $12, $13, FALSE FROM s"
+                ),
+                $crate::store::Backend::Sqlite => {
+                    format!("{SESSION}; {REFRESH} VALUES ($8, $9, $10, $11, $12, $13, FALSE)")
+                }
+            };
+            sqlx::query(&sql)
+                .bind(session.id)
+                .bind(session.user_id)
+                .bind(Ts(session.created_at))
+                .bind(&session.ip_address)
+                .bind(&session.user_agent)
+                .bind(amr_column(&session.amr))
+                .bind(Ts(session.expires_at))
+                .bind(token.id)
+                .bind(token.user_id)
+                .bind(token.session_id)
+                .bind(&token.token_hash)
+                .bind(Ts(token.expires_at))
+                .bind(Ts(token.created_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
         }
 
         /// Locks a user row (a no-op UPDATE) for the rest of the transaction, so a concurrent
@@ -2221,25 +2216,6 @@ macro_rules! impl_sql_store {
             .bind(email)
             .fetch_all(&mut **tx)
             .await?)
-        }
-
-        async fn insert_refresh_in(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            t: &$crate::store::NewRefreshToken,
-        ) -> $crate::store::StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO authfort_refresh_tokens (id, user_id, session_id, token_hash, expires_at, created_at, revoked) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE)",
-            )
-            .bind(t.id)
-            .bind(t.user_id)
-            .bind(t.session_id)
-            .bind(&t.token_hash)
-            .bind(Ts(t.expires_at))
-            .bind(Ts(t.created_at))
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
         }
 
         async fn revoke_user_sessions_in(
