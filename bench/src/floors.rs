@@ -22,6 +22,25 @@ pub struct Floors {
     pub threads: usize,
     /// The argon2 parameters, as `m=…,t=…,p=…`.
     pub argon2_params: (u32, u32, u32),
+    /// Each measurement that went into the figures above (RS256/s, argon2id/s).
+    pub samples: [(f64, f64); 2],
+}
+
+impl Floors {
+    /// The mean of a measurement before the runs and one after them: the machine's speed
+    /// drifts by several per cent over a full run, and a floor taken once can land on a slow
+    /// or a fast stretch.
+    pub fn mean(before: Floors, after: Floors) -> Floors {
+        Floors {
+            rs256_per_s: (before.rs256_per_s + after.rs256_per_s) / 2.0,
+            argon2_per_s: (before.argon2_per_s + after.argon2_per_s) / 2.0,
+            samples: [
+                (before.rs256_per_s, before.argon2_per_s),
+                (after.rs256_per_s, after.argon2_per_s),
+            ],
+            ..before
+        }
+    }
 }
 
 /// Measures both floors, each for about `window`.
@@ -40,7 +59,9 @@ pub fn measure(window: Duration, argon2_params: (u32, u32, u32)) -> anyhow::Resu
     });
     let (m, t, p) = argon2_params;
     let params = Params::new(m, t, p, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let argon2_per_s = parallel(threads, window.max(Duration::from_secs(1)), move || {
+    // About 7 hashes per thread per second: a longer window, so a run's last partial hash
+    // weighs less.
+    let argon2_per_s = parallel(threads, (window * 2).max(Duration::from_secs(1)), move || {
         let salt = SaltString::generate(&mut rand::thread_rng());
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
             .hash_password(b"correct horse battery staple", &salt)
@@ -51,6 +72,7 @@ pub fn measure(window: Duration, argon2_params: (u32, u32, u32)) -> anyhow::Resu
         argon2_per_s,
         threads,
         argon2_params,
+        samples: [(rs256_per_s, argon2_per_s); 2],
     })
 }
 

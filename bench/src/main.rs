@@ -103,20 +103,22 @@ async fn main() -> anyhow::Result<()> {
         systems::better_auth::setup(&ctx)?;
     }
 
-    eprintln!("measuring the floors (RS256 signatures/s, argon2id hashes/s)…");
     let hashing = authfort_core::config::PasswordHashingConfig::default();
-    let floors = floors::measure(
-        if args.smoke {
+    let measure_floors = || -> anyhow::Result<floors::Floors> {
+        eprintln!("measuring the floors (RS256 signatures/s, argon2id hashes/s)…");
+        let window = if args.smoke {
             Duration::from_millis(300)
         } else {
             Duration::from_secs(3)
-        },
-        (hashing.memory_kib, hashing.iterations, hashing.parallelism),
-    )?;
-    eprintln!(
-        "floors: {:.0} RS256 signatures/s, {:.1} argon2id hashes/s ({} threads)",
-        floors.rs256_per_s, floors.argon2_per_s, floors.threads
-    );
+        };
+        let floors = floors::measure(window, (hashing.memory_kib, hashing.iterations, hashing.parallelism))?;
+        eprintln!(
+            "floors: {:.0} RS256 signatures/s, {:.1} argon2id hashes/s ({} threads)",
+            floors.rs256_per_s, floors.argon2_per_s, floors.threads
+        );
+        Ok(floors)
+    };
+    let floors_before = measure_floors()?;
 
     let mut results = Vec::new();
     let mut log = |line: &str| eprintln!("{line}");
@@ -131,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    let floors = floors::Floors::mean(floors_before, measure_floors()?);
     let report = report::Report {
         smoke: args.smoke,
         floors,
