@@ -33,6 +33,18 @@ pub(crate) struct UserAccessRow {
     pub(crate) access: AccessRow,
 }
 
+/// Inserts a pending outbox message whose ten values are bound from `$first` on.
+pub(crate) fn insert_outbox_sql(first: usize) -> String {
+    let p: Vec<String> = (first..first + 10).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
+         expires_at, status, attempts, next_attempt_at, created_at) \
+         VALUES ({}, 'pending', 0, {})",
+        p[..8].join(", "),
+        p[8..].join(", ")
+    )
+}
+
 /// A scalar subquery giving the roles of user `$1` as a JSON array of strings, oldest grant
 /// first: one statement instead of a second round trip for the roles.
 pub(crate) fn roles_json_sql(backend: super::Backend) -> &'static str {
@@ -921,12 +933,7 @@ macro_rules! impl_sql_store {
                         .to_owned(),
                 ];
                 if message.is_some() {
-                    steps.push(
-                        "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
-                         expires_at, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($9, $10, $11, $12, $13, $14, $15, $16, 'pending', 0, $17, $18)"
-                            .to_owned(),
-                    );
+                    steps.push(insert_outbox_sql(9));
                 }
                 let insert = "INSERT INTO authfort_verification_tokens (id, user_id, email, purpose, token_hash, \
                               redirect_to, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -947,17 +954,7 @@ macro_rules! impl_sql_store {
                     .bind(Ts(token.expires_at))
                     .bind(Ts(token.created_at));
                 if let Some(m) = message {
-                    q = q
-                        .bind(m.id)
-                        .bind(&m.kind)
-                        .bind(&m.recipient)
-                        .bind(&m.subject)
-                        .bind(&m.body_text)
-                        .bind(&m.body_html)
-                        .bind(m.token_id)
-                        .bind(m.expires_at.map(Ts))
-                        .bind(Ts(m.next_attempt_at))
-                        .bind(Ts(m.created_at));
+                    q = bind_outbox(q, m);
                 }
                 if postgres {
                     q.execute(self.writer()).await?;
@@ -2123,24 +2120,25 @@ macro_rules! impl_sql_store {
             tx: &mut sqlx::Transaction<'_, $db>,
             m: &$crate::model::OutboxMessage,
         ) -> $crate::store::StoreResult<()> {
-            sqlx::query(
-                "INSERT INTO authfort_outbox (id, kind, recipient, subject, body_text, body_html, token_id, \
-                 expires_at, status, attempts, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10)",
-            )
-            .bind(m.id)
-            .bind(&m.kind)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(&m.body_text)
-            .bind(&m.body_html)
-            .bind(m.token_id)
-            .bind(m.expires_at.map(Ts))
-            .bind(Ts(m.next_attempt_at))
-            .bind(Ts(m.created_at))
-            .execute(&mut **tx)
-            .await?;
+            bind_outbox(sqlx::query(&insert_outbox_sql(1)), m).execute(&mut **tx).await?;
             Ok(())
+        }
+
+        /// Binds a message's ten values, in the order of [`insert_outbox_sql`].
+        fn bind_outbox<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            m: &'q $crate::model::OutboxMessage,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            q.bind(m.id)
+                .bind(&m.kind)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body_text)
+                .bind(&m.body_html)
+                .bind(m.token_id)
+                .bind(m.expires_at.map(Ts))
+                .bind(Ts(m.next_attempt_at))
+                .bind(Ts(m.created_at))
         }
 
         /// Appends a hash to the history and keeps only the newest `keep` rows.
