@@ -13,6 +13,7 @@ mod roles;
 mod rotation;
 mod sessions;
 mod signing_keys;
+mod sqlite_wal;
 mod text;
 mod timestamps;
 mod users;
