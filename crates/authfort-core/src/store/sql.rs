@@ -65,11 +65,6 @@ pub(crate) fn parse_roles(json: &str) -> super::StoreResult<Vec<String>> {
     serde_json::from_str(json).map_err(|e| super::StoreError::Backend(format!("roles column: {e}")))
 }
 
-/// The roles and MFA state of user `$1` (columns `roles`, `mfa_enabled`).
-pub(crate) fn access_sql(backend: super::Backend) -> String {
-    format!("SELECT {}", access_columns(backend))
-}
-
 /// User `$1` with its roles and MFA state, in one statement.
 pub(crate) fn user_access_sql(backend: super::Backend) -> String {
     format!(
@@ -78,10 +73,17 @@ pub(crate) fn user_access_sql(backend: super::Backend) -> String {
     )
 }
 
+/// The `roles` and `mfa_enabled` columns of user `$1`.
 fn access_columns(backend: super::Backend) -> String {
+    access_columns_of(backend, "$1")
+}
+
+/// The `roles` and `mfa_enabled` columns of the user `user` names (a parameter, or a column
+/// of the row a statement returns).
+pub(crate) fn access_columns_of(backend: super::Backend, user: &str) -> String {
     format!(
-        "{} AS roles, (SELECT enabled FROM authfort_user_mfa WHERE user_id = $1) AS mfa_enabled",
-        roles_json_sql(backend)
+        "{} AS roles, (SELECT enabled FROM authfort_user_mfa WHERE user_id = {user}) AS mfa_enabled",
+        roles_json_sql(backend).replace("$1", user)
     )
 }
 
@@ -2013,38 +2015,45 @@ macro_rules! impl_sql_store {
             // address, and a brand-new account has no sessions, password, links or MFA to
             // clean up or check. Otherwise the account is locked by id or address.
             let signup = user_id.is_none() && a.allow_signup;
-            let existing: Option<$crate::model::User> = if signup {
+            // The lock (or upsert) also returns the account's roles and MFA state: nothing
+            // below changes them, and it spares the transaction a round trip.
+            let access = access_columns_of($backend, "authfort_users.id");
+            let existing: Option<UserAccessRow> = if signup {
                 let upsert = format!(
                     "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
                      created_at, updated_at) VALUES ($1, $2, TRUE, 0, FALSE, FALSE, $3, $3) \
-                     ON CONFLICT (email) DO UPDATE SET updated_at = authfort_users.updated_at RETURNING {USER_COLUMNS}"
+                     ON CONFLICT (email) DO UPDATE SET updated_at = authfort_users.updated_at \
+                     RETURNING {USER_COLUMNS}, {access}"
                 );
-                let row: UserRow = sqlx::query_as(&upsert)
+                let row: UserAccessRow = sqlx::query_as(&upsert)
                     .bind(a.new_user_id)
                     .bind(email)
                     .bind(Ts(a.now))
                     .fetch_one(&mut **tx)
                     .await?;
-                Some(row.into())
+                Some(row)
             } else {
                 let lock = format!(
-                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}",
+                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}, {access}",
                     if user_id.is_some() { "id = $1" } else { "email = $1" }
                 );
-                let mut q = sqlx::query_as::<_, UserRow>(&lock);
+                let mut q = sqlx::query_as::<_, UserAccessRow>(&lock);
                 q = match user_id {
                     Some(id) => q.bind(id),
                     None => q.bind(email.to_owned()),
                 };
-                q.fetch_optional(&mut **tx).await?.map(Into::into)
+                q.fetch_optional(&mut **tx).await?
             };
-            let (user, created) = match existing {
-                Some(u) if signup && u.id == a.new_user_id => (u, true),
+            let Some(UserAccessRow { user, access }) = existing else {
+                return Ok(RedeemOutcome::Invalid);
+            };
+            let user: $crate::model::User = user.into();
+            let (user, created) = match user {
+                u if signup && u.id == a.new_user_id => (u, true),
                 // The secret proves the address it was sent to, and only that one.
-                Some(u) if u.is_deleted || u.email != email => return Ok(RedeemOutcome::Invalid),
-                Some(u) if u.banned => return Ok(RedeemOutcome::Banned),
-                Some(u) => (u, false),
-                None => return Ok(RedeemOutcome::Invalid),
+                u if u.is_deleted || u.email != email => return Ok(RedeemOutcome::Invalid),
+                u if u.banned => return Ok(RedeemOutcome::Banned),
+                u => (u, false),
             };
             let mut user = user;
             let verified_now = created || !user.email_verified;
@@ -2058,14 +2067,7 @@ macro_rules! impl_sql_store {
             session.user_id = user.id;
             let mut refresh = a.refresh.clone();
             refresh.user_id = user.id;
-            // Roles and MFA in one statement, so the caller can answer without another read.
-            let (roles, mfa_required) = if created {
-                (Vec::new(), false)
-            } else {
-                let access: AccessRow =
-                    sqlx::query_as(&access_sql($backend)).bind(user.id).fetch_one(&mut **tx).await?;
-                (parse_roles(&access.roles)?, access.mfa_enabled == Some(true))
-            };
+            let (roles, mfa_required) = (parse_roles(&access.roles)?, access.mfa_enabled == Some(true));
             if !mfa_required {
                 insert_session_in(tx, &session, &refresh).await?;
             }
