@@ -65,6 +65,11 @@ pub(crate) fn parse_roles(json: &str) -> super::StoreResult<Vec<String>> {
     serde_json::from_str(json).map_err(|e| super::StoreError::Backend(format!("roles column: {e}")))
 }
 
+/// The roles and MFA state of user `$1` (columns `roles`, `mfa_enabled`).
+pub(crate) fn access_sql(backend: super::Backend) -> String {
+    format!("SELECT {}", access_columns(backend))
+}
+
 /// User `$1` with its roles and MFA state, in one statement.
 pub(crate) fn user_access_sql(backend: super::Backend) -> String {
     format!(
@@ -2015,17 +2020,24 @@ macro_rules! impl_sql_store {
             // address, and a brand-new account has no sessions, password, links or MFA to
             // clean up or check. Otherwise the account is locked by id or address.
             let signup = user_id.is_none() && a.allow_signup;
-            // The lock (or upsert) also returns the account's roles and MFA state: nothing
-            // below changes them, and it spares the transaction a round trip.
-            let access = access_columns_of($backend, "authfort_users.id");
-            let existing: Option<UserAccessRow> = if signup {
+            // On SQLite the lock (or upsert) also returns the account's roles and MFA state,
+            // sparing a round trip: the write transaction holds the whole database, so what
+            // it reads is current. Not on PostgreSQL: a statement that waited for the row lock
+            // still reads other tables as of its own start, and would miss MFA enabled by the
+            // transaction it waited for; a separate read after the lock sees it.
+            let access_in_lock = matches!($backend, $crate::store::Backend::Sqlite);
+            let returning = if access_in_lock {
+                format!("{USER_COLUMNS}, {}", access_columns_of($backend, "authfort_users.id"))
+            } else {
+                USER_COLUMNS.to_string()
+            };
+            let existing = if signup {
                 let upsert = format!(
                     "INSERT INTO authfort_users (id, email, email_verified, token_version, banned, is_deleted, \
                      created_at, updated_at) VALUES ($1, $2, TRUE, 0, FALSE, FALSE, $3, $3) \
-                     ON CONFLICT (email) DO UPDATE SET updated_at = authfort_users.updated_at \
-                     RETURNING {USER_COLUMNS}, {access}"
+                     ON CONFLICT (email) DO UPDATE SET updated_at = authfort_users.updated_at RETURNING {returning}"
                 );
-                let row: UserAccessRow = sqlx::query_as(&upsert)
+                let row = sqlx::query(&upsert)
                     .bind(a.new_user_id)
                     .bind(email)
                     .bind(Ts(a.now))
@@ -2034,20 +2046,21 @@ macro_rules! impl_sql_store {
                 Some(row)
             } else {
                 let lock = format!(
-                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {USER_COLUMNS}, {access}",
+                    "UPDATE authfort_users SET updated_at = updated_at WHERE {} RETURNING {returning}",
                     if user_id.is_some() { "id = $1" } else { "email = $1" }
                 );
-                let mut q = sqlx::query_as::<_, UserAccessRow>(&lock);
+                let mut q = sqlx::query(&lock);
                 q = match user_id {
                     Some(id) => q.bind(id),
                     None => q.bind(email.to_owned()),
                 };
                 q.fetch_optional(&mut **tx).await?
             };
-            let Some(UserAccessRow { user, access }) = existing else {
+            let Some(row) = existing else {
                 return Ok(RedeemOutcome::Invalid);
             };
-            let user: $crate::model::User = user.into();
+            let user: $crate::model::User = <UserRow as sqlx::FromRow<_>>::from_row(&row)?.into();
+            let locked_access = if access_in_lock { Some(<AccessRow as sqlx::FromRow<_>>::from_row(&row)?) } else { None };
             let (user, created) = match user {
                 u if signup && u.id == a.new_user_id => (u, true),
                 // The secret proves the address it was sent to, and only that one.
@@ -2067,7 +2080,16 @@ macro_rules! impl_sql_store {
             session.user_id = user.id;
             let mut refresh = a.refresh.clone();
             refresh.user_id = user.id;
-            let (roles, mfa_required) = (parse_roles(&access.roles)?, access.mfa_enabled == Some(true));
+            let (roles, mfa_required) = match locked_access {
+                Some(access) => (parse_roles(&access.roles)?, access.mfa_enabled == Some(true)),
+                // A brand-new account has no roles and no MFA.
+                None if created => (Vec::new(), false),
+                None => {
+                    let access: AccessRow =
+                        sqlx::query_as(&access_sql($backend)).bind(user.id).fetch_one(&mut **tx).await?;
+                    (parse_roles(&access.roles)?, access.mfa_enabled == Some(true))
+                }
+            };
             if !mfa_required {
                 insert_session_in(tx, &session, &refresh).await?;
             }

@@ -3,11 +3,16 @@
 
 use std::sync::Arc;
 
-use authfort_core::store::{MfaAttemptCount, Store};
+use authfort_core::crypto::sha256_hex;
+use authfort_core::model::VerificationToken;
+use authfort_core::store::{MfaAttemptCount, RedeemMagicLink, RedeemOutcome, Store};
 use authfort_test_support::{on_both_backends, Backend, TestDb};
+use sqlx::Connection;
 use time::Duration;
+use tokio::sync::oneshot;
+use uuid::Uuid;
 
-use crate::common::{insert_user, T0};
+use crate::common::{insert_user, session_for, token_in, REFRESH_TTL, T0};
 
 fn hmacs(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:062}")).collect()
@@ -231,7 +236,90 @@ async fn deleting_a_user_removes_mfa(backend: Backend) {
     );
 }
 
+/// On another connection: locks the user's row and enables its pending MFA, says so on
+/// `locked`, and commits when `release` fires (like `enable_mfa`, whose transaction ends by
+/// touching the user).
+async fn enable_mfa_on_the_side(
+    url: String,
+    user_id: Uuid,
+    locked: oneshot::Sender<()>,
+    release: oneshot::Receiver<()>,
+) {
+    const LOCK: &str = "UPDATE authfort_users SET updated_at = updated_at WHERE id = $1";
+    const ENABLE: &str = "UPDATE authfort_user_mfa SET enabled = TRUE WHERE user_id = $1";
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
+        sqlx::query(ENABLE).bind(user_id).execute(&mut c).await.unwrap();
+        sqlx::query(LOCK).bind(user_id).execute(&mut c).await.unwrap();
+        locked.send(()).unwrap();
+        release.await.unwrap();
+        sqlx::query("COMMIT").execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query(ENABLE).bind(user_id).execute(&mut *tx).await.unwrap();
+        sqlx::query(LOCK).bind(user_id).execute(&mut *tx).await.unwrap();
+        locked.send(()).unwrap();
+        release.await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn a_sign_in_waiting_on_mfa_being_enabled_asks_for_mfa(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let user = insert_user(db.store.as_ref(), "alice@example.com", T0).await;
+    assert!(db.store.begin_mfa_setup(user.id, "v1:pending", T0).await.unwrap());
+    let raw = "a-magic-link-token";
+    let link = VerificationToken {
+        id: Uuid::new_v4(),
+        user_id: Some(user.id),
+        email: user.email.clone(),
+        purpose: "magic_link".to_owned(),
+        token_hash: sha256_hex(raw),
+        redirect_to: None,
+        expires_at: T0 + Duration::minutes(15),
+        created_at: T0,
+        consumed_at: None,
+    };
+    db.store.create_verification_token(&link, None).await.unwrap();
+
+    let (locked_tx, locked) = oneshot::channel();
+    let (release, release_rx) = oneshot::channel();
+    let side = tokio::spawn(enable_mfa_on_the_side(db.url.clone(), user.id, locked_tx, release_rx));
+    locked.await.unwrap();
+
+    let session = session_for(user.id, T0, T0 + REFRESH_TTL);
+    let redeem = RedeemMagicLink {
+        token_hash: sha256_hex(raw),
+        now: T0 + Duration::seconds(1),
+        allow_signup: true,
+        new_user_id: Uuid::new_v4(),
+        refresh: token_in(&session, T0, T0 + REFRESH_TTL),
+        session,
+    };
+    let store = db.store.clone();
+    let sign_in = tokio::spawn(async move { store.redeem_magic_link(&redeem).await });
+    // The sign-in now waits for the other transaction's lock.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!sign_in.is_finished(), "the sign-in must wait for the account's lock");
+    release.send(()).unwrap();
+    side.await.unwrap();
+
+    match sign_in.await.unwrap().unwrap() {
+        RedeemOutcome::MfaRequired(r) => assert_eq!(r.user.id, user.id),
+        other => panic!("MFA was enabled before the sign-in got the account, yet: {other:?}"),
+    }
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM authfort_sessions WHERE user_id = $1", user.id)
+            .await,
+        0,
+        "no session before the second factor"
+    );
+}
+
 on_both_backends!(
+    a_sign_in_waiting_on_mfa_being_enabled_asks_for_mfa,
     setup_enable_and_disable,
     attempts_are_counted_lock_at_the_threshold_and_a_reset_clears_them,
     of_twenty_concurrent_attempts_at_most_the_limit_are_counted,
