@@ -45,18 +45,19 @@ pub(crate) fn insert_outbox_sql(first: usize) -> String {
     )
 }
 
-/// A scalar subquery giving the roles of user `$1` as a JSON array of strings, oldest grant
+/// A scalar subquery giving the roles of the user `user` names (a parameter such as `$1`,
+/// or a column of the row a statement returns) as a JSON array of strings, oldest grant
 /// first: one statement instead of a second round trip for the roles.
-pub(crate) fn roles_json_sql(backend: super::Backend) -> &'static str {
+pub(crate) fn roles_json_sql(backend: super::Backend, user: &str) -> String {
     match backend {
-        super::Backend::Sqlite => {
+        super::Backend::Sqlite => format!(
             "(SELECT json_group_array(role) FROM (SELECT role FROM authfort_user_roles \
-             WHERE user_id = $1 ORDER BY created_at, role))"
-        }
-        super::Backend::Postgres => {
+             WHERE user_id = {user} ORDER BY created_at, role))"
+        ),
+        super::Backend::Postgres => format!(
             "(SELECT COALESCE(json_agg(role ORDER BY created_at, role), '[]'::json)::text \
-             FROM authfort_user_roles WHERE user_id = $1)"
-        }
+             FROM authfort_user_roles WHERE user_id = {user})"
+        ),
     }
 }
 
@@ -88,7 +89,7 @@ fn access_columns(backend: super::Backend) -> String {
 pub(crate) fn access_columns_of(backend: super::Backend, user: &str) -> String {
     format!(
         "{} AS roles, (SELECT enabled FROM authfort_user_mfa WHERE user_id = {user}) AS mfa_enabled",
-        roles_json_sql(backend).replace("$1", user)
+        roles_json_sql(backend, user)
     )
 }
 
@@ -479,7 +480,7 @@ macro_rules! impl_sql_store {
                 // One statement: the roles come back as a JSON array beside the user's columns.
                 let sql = format!(
                     "SELECT {USER_COLUMNS}, {} AS roles FROM authfort_users WHERE id = $1",
-                    roles_json_sql($backend)
+                    roles_json_sql($backend, "$1")
                 );
                 let row: Option<UserRolesRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.map(|r| Ok((r.user.into(), parse_roles(&r.roles)?)))
