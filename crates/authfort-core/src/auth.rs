@@ -56,6 +56,7 @@ impl std::fmt::Debug for AuthFort {
 /// Builds an [`AuthFort`]: `AuthFort::builder(url).config(…).build().await`.
 pub struct AuthFortBuilder {
     database_url: Option<String>,
+    database_pool_size: Option<u32>,
     store: Option<Arc<dyn Store>>,
     config: AuthConfig,
     clock: Arc<dyn Clock>,
@@ -119,6 +120,24 @@ impl AuthFortBuilder {
         self
     }
 
+    /// At most `connections` database connections: PostgreSQL's pool, or SQLite's read
+    /// connections (SQLite writes go through one connection of their own). The default is
+    /// [`store::default_postgres_pool_size`] (two per core, 4 to 16) or
+    /// [`store::DEFAULT_SQLITE_READERS`]. Ignored with [`AuthFort::builder_with_store`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> authfort_core::AuthResult<()> {
+    /// let auth = authfort_core::AuthFort::builder("postgres://auth@db.internal/auth")
+    ///     .database_pool_size(32)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn database_pool_size(mut self, connections: u32) -> Self {
+        self.database_pool_size = Some(connections);
+        self
+    }
+
     /// Whether to apply pending migrations at start (default true).
     pub fn migrate(mut self, migrate: bool) -> Self {
         self.migrate = migrate;
@@ -136,7 +155,7 @@ impl AuthFortBuilder {
             .map_err(|e| AuthError::rejected(crate::RejectKind::BadRequest, "invalid_config", e.to_string()))?;
         let store = match (self.store, self.database_url) {
             (Some(store), _) => store,
-            (None, Some(url)) => store::connect(&url).await?,
+            (None, Some(url)) => store::connect_with_pool_size(&url, self.database_pool_size).await?,
             (None, None) => return Err(AuthError::Internal("no database configured".into())),
         };
         if self.migrate {
@@ -242,6 +261,7 @@ impl AuthFort {
     pub fn builder(database_url: impl Into<String>) -> AuthFortBuilder {
         AuthFortBuilder {
             database_url: Some(database_url.into()),
+            database_pool_size: None,
             store: None,
             config: AuthConfig::default(),
             clock: Arc::new(SystemClock),

@@ -33,8 +33,11 @@ impl Application {
     pub async fn build(config: &ServerConfig) -> anyhow::Result<Application> {
         let mut auth_config = config.auth_config();
         crate::secret_key::resolve(&mut auth_config, config.database_url.expose())?;
-        let auth = AuthFort::builder(config.database_url.expose())
-            .config(auth_config)
+        let mut builder = AuthFort::builder(config.database_url.expose()).config(auth_config);
+        if let Some(size) = config.pool_size() {
+            builder = builder.database_pool_size(size);
+        }
+        let auth = builder
             .build()
             .await
             .with_context(|| format!("cannot start AuthFort on {}", config.database_url))?;

@@ -35,6 +35,10 @@ pub struct ServerConfig {
     pub bind: String,
     /// `sqlite://path` or `postgres://…`. Its `Debug`/`Display` hide the password.
     pub database_url: DatabaseUrl,
+    /// At most this many database connections: PostgreSQL's pool, or SQLite's read
+    /// connections (SQLite writes use one more of their own). 0 (the default) picks for the
+    /// backend: two per core, 4 to 16, on PostgreSQL; 8 readers on SQLite.
+    pub database_pool_size: u32,
     /// Log filter (`EnvFilter` syntax); `RUST_LOG` overrides it.
     pub log: String,
     /// Log line format.
@@ -49,6 +53,7 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: "127.0.0.1:8080".into(),
             database_url: DatabaseUrl::default(),
+            database_pool_size: 0,
             log: "info".into(),
             log_format: LogFormat::Text,
             auth: AuthConfig {
@@ -68,6 +73,10 @@ impl Default for ServerConfig {
         }
     }
 }
+
+/// The largest `database_pool_size` accepted: well past any database's connection limit, so
+/// a larger number is a typo.
+const MAX_POOL_SIZE: u32 = 1000;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,9 +200,20 @@ impl ServerConfig {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
+        if self.database_pool_size > MAX_POOL_SIZE {
+            return Err(bad(
+                "database_pool_size",
+                format!("must be at most {MAX_POOL_SIZE} (0 picks a size for the backend)"),
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| bad("log", format!("not a valid log filter: {e}")))?;
         self.auth.validate()
+    }
+
+    /// The configured pool size, `None` for the backend's default (`database_pool_size = 0`).
+    pub fn pool_size(&self) -> Option<u32> {
+        (self.database_pool_size > 0).then_some(self.database_pool_size)
     }
 
     /// The engine configuration with `public_url` defaulted to `http://` + `bind`: links must
@@ -377,7 +397,16 @@ mod tests {
         assert_eq!(loaded.config.database_url.expose(), "sqlite://authfort.db");
         assert_eq!(loaded.config.log, "info");
         assert_eq!(loaded.config.log_format, LogFormat::Text);
+        assert_eq!(loaded.config.pool_size(), None);
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_pool_size_comes_from_the_environment() {
+        let loaded = load_env(&[("AUTHFORT_DATABASE_POOL_SIZE", "24")]).unwrap();
+        assert_eq!(loaded.config.pool_size(), Some(24));
+        let loaded = load_env(&[("AUTHFORT_DATABASE_POOL_SIZE", "0")]).unwrap();
+        assert_eq!(loaded.config.pool_size(), None);
     }
 
     #[test]
@@ -433,6 +462,8 @@ mod tests {
         for (var, value, key) in [
             ("AUTHFORT_BIND", "nowhere", "bind"),
             ("AUTHFORT_DATABASE_URL", "mysql://x", "database_url"),
+            ("AUTHFORT_DATABASE_POOL_SIZE", "5000", "database_pool_size"),
+            ("AUTHFORT_DATABASE_POOL_SIZE", "-1", "database_pool_size"),
             ("AUTHFORT_LOG", "info,[[", "log"),
             ("AUTHFORT_PUBLIC_URL", "ftp://auth.example.com", "public_url"),
             ("AUTHFORT_PUBLIC_URL", "https://auth.example.com/?a=b", "public_url"),

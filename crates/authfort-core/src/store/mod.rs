@@ -14,14 +14,15 @@ mod sql;
 mod sqlite;
 mod time_column;
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use self::postgres::PostgresStore;
-pub use self::sqlite::SqliteStore;
+pub use self::postgres::{default_postgres_pool_size, PostgresStore};
+pub use self::sqlite::{SqliteStore, DEFAULT_SQLITE_READERS};
 use crate::model::{
     EmailOtp, NewUser, OutboxMessage, RefreshToken, Session, SigningKey, User, UserMfa, VerificationToken,
 };
@@ -690,10 +691,23 @@ pub enum RedeemOutcome {
 /// # Errors
 /// `UnsupportedUrl` for any other scheme; `Unavailable` if the database cannot be reached.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with_pool_size(url, None).await
+}
+
+/// [`connect`] with at most `pool_size` connections: PostgreSQL's pool, or SQLite's read
+/// connections (SQLite writes always go through one connection of their own). `None` takes
+/// the backend's default ([`default_postgres_pool_size`], [`DEFAULT_SQLITE_READERS`]).
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with_pool_size(url: &str, pool_size: Option<u32>) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        let readers = pool_size.unwrap_or(DEFAULT_SQLITE_READERS);
+        Ok(Arc::new(SqliteStore::connect_with_readers(url, readers).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+        let size = pool_size.unwrap_or_else(default_postgres_pool_size);
+        Ok(Arc::new(PostgresStore::connect_with_pool_size(options, size).await?))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::UnsupportedUrl(format!("{scheme}:…")))

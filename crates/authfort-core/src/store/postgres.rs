@@ -30,11 +30,18 @@ impl PostgresStore {
     /// # Errors
     /// If the server cannot be reached.
     pub async fn connect_with(options: PgConnectOptions) -> StoreResult<PostgresStore> {
+        Self::connect_with_pool_size(options, default_postgres_pool_size()).await
+    }
+
+    /// [`PostgresStore::connect_with`] with at most `max_connections` connections (at least
+    /// one). The default, [`default_postgres_pool_size`], suits a database on the same few cores; a
+    /// large database server on its own machine may want more.
+    ///
+    /// # Errors
+    /// If the server cannot be reached.
+    pub async fn connect_with_pool_size(options: PgConnectOptions, max_connections: u32) -> StoreResult<PostgresStore> {
         let pool = PgPoolOptions::new()
-            // About two connections per core: each query is mostly server CPU, and on a
-            // 2-core machine ten connections made PostgreSQL's backends fight over the cores
-            // (measured in bench/: `/me` 5.3k -> 6.4-7.3k/s at c=32 with four).
-            .max_connections(pool_size())
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .idle_timeout(Some(Duration::from_secs(300)))
             // Recycled before the usual server/proxy idle cut-offs, so a checkout needs no ping:
@@ -68,8 +75,11 @@ impl PostgresStore {
 
 impl_sql_store!(PostgresStore, Postgres, Backend::Postgres);
 
-/// Connections in the pool: twice the cores this process may use, at least 4 and at most 16.
-fn pool_size() -> u32 {
+/// Connections in the pool when none is configured: twice the cores this process may use,
+/// at least 4 and at most 16. Each query is mostly PostgreSQL CPU, and on a 2-core machine
+/// ten connections made its backends fight over the cores (measured in bench/: `/me` 5.3k ->
+/// 6.4-7.3k/s at c=32 with four).
+pub fn default_postgres_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     u32::try_from(cores * 2).unwrap_or(16).clamp(4, 16)
 }

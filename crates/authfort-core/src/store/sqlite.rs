@@ -32,6 +32,10 @@ pub struct SqliteStore {
     _alive: Arc<()>,
 }
 
+/// Read connections when none is configured: reads run on sqlx's per-connection threads, so
+/// a few more than the cores let reads proceed while others wait on the disk.
+pub const DEFAULT_SQLITE_READERS: u32 = 8;
+
 /// How often the background checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
@@ -45,6 +49,15 @@ impl SqliteStore {
     /// # Errors
     /// If the file cannot be opened.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        Self::connect_with_readers(url, DEFAULT_SQLITE_READERS).await
+    }
+
+    /// [`SqliteStore::connect`] with `readers` connections for reads (at least one). Writes
+    /// always go through one more connection of their own: SQLite admits one writer at a time.
+    ///
+    /// # Errors
+    /// If the file cannot be opened.
+    pub async fn connect_with_readers(url: &str, readers: u32) -> StoreResult<SqliteStore> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -72,7 +85,7 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES);
         // The writer first: it creates the file and switches it to WAL before readers open it.
         let writer = pool_options(1).connect_with(options.clone()).await?;
-        let pool = pool_options(8).connect_with(options).await?;
+        let pool = pool_options(readers.max(1)).connect_with(options).await?;
         let alive = Arc::new(());
         tokio::spawn(checkpoint_in_background(pool.clone(), Arc::downgrade(&alive)));
         Ok(SqliteStore {

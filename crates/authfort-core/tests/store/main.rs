@@ -8,6 +8,7 @@ mod concurrency;
 mod email_flows;
 mod mfa;
 mod oauth;
+mod pool_size;
 mod rate_limit_redis;
 mod roles;
 mod rotation;
