@@ -151,11 +151,11 @@ async fn main() -> anyhow::Result<()> {
     });
     let svg = out.with_extension("svg");
     std::fs::create_dir_all(out.parent().unwrap_or(&root))?;
+    // The report first: it reads `git describe --dirty`, which must see the tree as it was
+    // measured, before this run's chart overwrites a tracked file.
+    let markdown = report.markdown(&ctx, svg.file_name().and_then(|n| n.to_str()).unwrap_or(""));
     std::fs::write(&svg, chart::svg(&report))?;
-    std::fs::write(
-        &out,
-        report.markdown(&ctx, svg.file_name().and_then(|n| n.to_str()).unwrap_or("")),
-    )?;
+    std::fs::write(&out, markdown)?;
     eprintln!("wrote {} and {}", out.display(), svg.display());
     let invalid = report.invalid_runs();
     anyhow::ensure!(
