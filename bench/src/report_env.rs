@@ -65,9 +65,11 @@ pub fn environment(ctx: &Ctx) -> String {
             .unwrap_or("?")
             .to_owned()
     };
+    // bench/run builds the server with the profile it builds this driver with.
+    let build = if cfg!(debug_assertions) { "debug" } else { "release" };
     format!(
         "## Machine\n\n- {model}, {cores} cores, {mem} RAM; Linux {}\n- PostgreSQL: {}\n\n## Versions\n\n\
-         - ours: `authfort` at `{rev}`, release build ({})\n\
+         - ours: `authfort` at `{rev}`, {build} build ({})\n\
          - reference: AuthFort {} (PyPI) on FastAPI {} under uvicorn {} (uvloop {}, httptools {}), one worker; {}; SQLAlchemy {}, aiosqlite {}, asyncpg {}\n\
          - Better Auth {} with its magic-link plugin, better-sqlite3 {}, on Node.js {}\n",
         cmd("uname", &["-r"]),
