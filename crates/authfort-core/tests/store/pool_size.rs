@@ -1,7 +1,7 @@
 //! The configured pool size bounds the connections a store opens (`database_pool_size`).
 
 use authfort_core::store::{self, SqliteStore, DEFAULT_SQLITE_READERS};
-use authfort_test_support::{postgres_url, skip_postgres, TempDir};
+use authfort_test_support::{postgres_url, skip_postgres, Backend, TempDir, TestDb};
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
@@ -18,21 +18,14 @@ async fn connections_named(name: &str) -> i64 {
     n
 }
 
-/// Opens a PostgreSQL store (in a schema of its own, under a fresh application name), keeps
-/// 32 reads in flight at once, and reports how many connections it held open.
+/// Opens a second store on a fresh, migrated PostgreSQL schema under its own application
+/// name, keeps 32 reads in flight at once, and reports how many connections it held open.
 async fn connections_under_load(pool_size: Option<u32>) -> i64 {
+    let db = TestDb::new(Backend::Postgres).await;
     let name = format!("pool_size_{}", Uuid::new_v4().simple());
-    let base = postgres_url();
-    let mut admin = PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}application_name={name}&options=-c%20search_path%3D{name}");
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}application_name={name}", db.url);
     let store = store::connect_with_pool_size(&url, pool_size).await.unwrap();
-    store.migrate().await.unwrap();
     for _ in 0..3 {
         let reads = (0..32).map(|_| store.user_by_id(Uuid::new_v4()));
         for found in futures::future::join_all(reads).await {
